@@ -1,0 +1,480 @@
+// A kubelet device-manager peer: serves v1beta1.Registration on <socketDir>/kubelet.sock and drives device
+// plugins the way the real kubelet does (pkg/kubelet/cm/devicemanager): synchronous dial + options on
+// Register, full-snapshot ListAndWatch with the 4 MiB receive limit, devices unhealthy on disconnect, and
+// directory cleanup on start. Used by tests, benches and `confcom demo`; no timing of its own beyond the dial.
+import { EventEmitter } from "node:events";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { create } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { grpcService, unixTarget } from "../common/grpc-service.js";
+import { silentLogger, type Logger } from "../common/log.js";
+import {
+  AllocateRequestSchema,
+  EmptySchema,
+  PreStartContainerRequestSchema,
+  PreferredAllocationRequestSchema,
+  Registration,
+  type ContainerAllocateResponse,
+  type Device,
+  type DevicePluginOptions,
+  type ListAndWatchResponse,
+  type RegisterRequest,
+} from "../gen/deviceplugin/v1beta1/api_pb.js";
+import { DevicePluginClient, KUBELET_DIAL_TIMEOUT_MS } from "./plugin-client.js";
+import { cleanupPluginDirectory, ensurePluginDirectory } from "./plugin-dir.js";
+import { extendedResourceNameProblem } from "./resource-name.js";
+
+export const KUBELET_SOCKET_NAME = "kubelet.sock";
+export const SUPPORTED_VERSIONS = ["v1beta1"] as const;
+/** How long a disconnected plugin's devices still count in capacity (kubelet `endpointStopGracePeriod`). */
+export const ENDPOINT_STOP_GRACE_PERIOD_MS = 5 * 60_000;
+const HEALTHY = "Healthy";
+
+export interface SimulatedKubeletOptions {
+  /** The device-plugin directory (the kubelet's /var/lib/kubelet/device-plugins/). */
+  socketDir: string;
+  /** How long Register may take to reach the plugin's socket; the kubelet uses 10 s. */
+  dialTimeoutMs?: number;
+  /** After a plugin disconnects, its devices leave capacity once this has passed; default 5 min. */
+  endpointStopGracePeriodMs?: number;
+  /** Milliseconds clock for the grace period (tests inject one); default Date.now. */
+  now?: () => number;
+  log?: Logger;
+}
+
+export interface StopOptions {
+  /** Leave kubelet.sock behind with nobody listening (as a dead kubelet does) instead of removing it. */
+  leaveSocket?: boolean;
+}
+
+/** What the kubelet knows about one resource, as a plain object (for assertions and log lines). */
+export interface ResourceSummary {
+  registrations: number;
+  connected: boolean;
+  capacity: number;
+  allocatable: number;
+  lastError: string | null;
+}
+
+interface Endpoint {
+  readonly name: string;
+  readonly client: DevicePluginClient;
+  readonly options: DevicePluginOptions;
+  stream: grpc.ClientReadableStream<ListAndWatchResponse> | null;
+  stopped: boolean;
+  /** When the stream ended (not set when replaced or when the kubelet itself stopped). */
+  disconnectedAt: number | null;
+}
+
+interface ResourceState {
+  endpoint: Endpoint | null;
+  healthy: Set<string>;
+  unhealthy: Set<string>;
+  devices: readonly Device[];
+  registrations: number;
+  allocated: Set<string>;
+  lastError: string | null;
+}
+
+/**
+ * Events: `change` () after any state change; `registered` (resource, count); `snapshot` (resource);
+ * `disconnected` (resource, reason).
+ */
+export class SimulatedKubelet extends EventEmitter {
+  readonly socketDir: string;
+  readonly socketPath: string;
+  private readonly dialTimeoutMs: number;
+  private readonly gracePeriodMs: number;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private server: grpc.Server | null = null;
+  /** Bumped on every stop, so a Register still dialing when the kubelet dies cannot install an endpoint. */
+  private generation = 0;
+  private readonly resources = new Map<string, ResourceState>();
+
+  constructor(opts: SimulatedKubeletOptions) {
+    super();
+    this.socketDir = path.resolve(opts.socketDir);
+    this.socketPath = path.join(this.socketDir, KUBELET_SOCKET_NAME);
+    this.dialTimeoutMs = opts.dialTimeoutMs ?? KUBELET_DIAL_TIMEOUT_MS;
+    this.gracePeriodMs = opts.endpointStopGracePeriodMs ?? ENDPOINT_STOP_GRACE_PERIOD_MS;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? silentLogger();
+  }
+
+  get running(): boolean {
+    return this.server !== null;
+  }
+
+  /** Cleans the directory of sockets (which tells plugins to re-register), then serves kubelet.sock. */
+  async start(): Promise<void> {
+    if (this.server) throw new Error("simulated kubelet already running");
+    await ensurePluginDirectory(this.socketDir);
+    const removed = await cleanupPluginDirectory(this.socketDir);
+    // As after reading the checkpoint: every known resource is back to an empty set until it re-registers.
+    for (const state of this.resources.values()) {
+      state.endpoint = null;
+      state.healthy = new Set();
+      state.unhealthy = new Set();
+      state.devices = [];
+      state.allocated = new Set();
+      state.lastError = null;
+    }
+    const server = new grpc.Server();
+    server.addService(grpcService(Registration), {
+      register: (call: grpc.ServerUnaryCall<RegisterRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        this.register(call.request).then(
+          () => callback(null, create(EmptySchema)),
+          (err: Error) => callback({ code: grpc.status.UNKNOWN, details: err.message }),
+        );
+      },
+    });
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(unixTarget(this.socketPath), grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    this.server = server;
+    this.log.info({ socket: this.socketPath, removedSockets: removed }, "kubelet device manager serving");
+    this.changed();
+  }
+
+  /** Graceful shutdown: plugin connections closed, server closed, socket removed unless `leaveSocket`. */
+  async stop(opts: StopOptions = {}): Promise<void> {
+    const server = this.detach();
+    if (!server) return;
+    await this.withSocketKept(opts.leaveSocket ?? false, async () => {
+      const graceful = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)));
+      await Promise.race([graceful, deadline]);
+      clearTimeout(timer);
+      server.forceShutdown();
+    });
+    this.log.info({ socket: this.socketPath, leftSocket: opts.leaveSocket ?? false }, "kubelet device manager stopped");
+    this.changed();
+  }
+
+  /** Crash: the server is gone at once and a stale kubelet.sock nobody listens on stays behind. */
+  async kill(): Promise<void> {
+    const server = this.detach();
+    if (!server) return;
+    await this.withSocketKept(true, async () => server.forceShutdown());
+    this.log.info({ socket: this.socketPath }, "kubelet device manager killed");
+    this.changed();
+  }
+
+  /** Stop then start: the start deletes every socket in the directory, the plugins' signal to re-register. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  // ---- observability ----
+
+  resourceNames(): string[] {
+    return [...this.resources.keys()].sort();
+  }
+
+  /**
+   * healthy + unhealthy devices; 0 once a disconnected plugin's grace period has passed (evaluated when asked,
+   * as the kubelet's GetCapacity does, so no change event marks that moment).
+   */
+  capacity(resource: string): number {
+    const s = this.resources.get(resource);
+    if (!s || this.graceExpired(s)) return 0;
+    return s.healthy.size + s.unhealthy.size;
+  }
+
+  allocatable(resource: string): number {
+    return this.resources.get(resource)?.healthy.size ?? 0;
+  }
+
+  /** The devices of the latest ListAndWatch snapshot. */
+  devices(resource: string): readonly Device[] {
+    return this.resources.get(resource)?.devices ?? [];
+  }
+
+  healthyDeviceIds(resource: string): string[] {
+    return [...(this.resources.get(resource)?.healthy ?? [])].sort();
+  }
+
+  /** Successful registrations of `resource` since this object was made (kept across restarts). */
+  registrationCount(resource: string): number {
+    return this.resources.get(resource)?.registrations ?? 0;
+  }
+
+  /** True while the plugin's ListAndWatch stream is up. */
+  connected(resource: string): boolean {
+    const ep = this.resources.get(resource)?.endpoint;
+    return ep != null && !ep.stopped;
+  }
+
+  /** The options the plugin returned from GetDevicePluginOptions at its latest registration. */
+  pluginOptions(resource: string): DevicePluginOptions | null {
+    return this.resources.get(resource)?.endpoint?.options ?? null;
+  }
+
+  /** Why the latest stream of `resource` ended, e.g. the 4 MiB receive-limit error. */
+  lastError(resource: string): string | null {
+    return this.resources.get(resource)?.lastError ?? null;
+  }
+
+  summary(): Record<string, ResourceSummary> {
+    const out: Record<string, ResourceSummary> = {};
+    for (const [name, s] of this.resources) {
+      out[name] = {
+        registrations: s.registrations,
+        connected: this.connected(name),
+        capacity: this.capacity(name),
+        allocatable: this.allocatable(name),
+        lastError: s.lastError,
+      };
+    }
+    return out;
+  }
+
+  /** Resolves once `predicate(this)` holds (checked now and after every change); rejects after `timeoutMs`. */
+  waitFor(predicate: (k: SimulatedKubelet) => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onChange = (): void => {
+        let ok: boolean;
+        try {
+          ok = predicate(this);
+        } catch (err) {
+          done();
+          reject(err as Error);
+          return;
+        }
+        if (ok) {
+          done();
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; kubelet state ${JSON.stringify(this.summary())}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off("change", onChange);
+      };
+      this.on("change", onChange);
+    });
+  }
+
+  /** Resolves with the registration count once `resource` has registered more than `after` times (default 0). */
+  async waitForRegistration(resource: string, opts: { after?: number; timeoutMs?: number } = {}): Promise<number> {
+    const after = opts.after ?? 0;
+    await this.waitFor((k) => k.registrationCount(resource) > after, opts.timeoutMs, `registration #${after + 1} of ${resource}`);
+    return this.registrationCount(resource);
+  }
+
+  // ---- calls the kubelet makes ----
+
+  /** Allocate with ONE ContainerAllocateRequest; returns the first (the kubelet's only used) container response. */
+  async allocate(resource: string, deviceIds: readonly string[]): Promise<ContainerAllocateResponse> {
+    const ep = this.liveEndpoint(resource);
+    const res = await ep.client.allocate(create(AllocateRequestSchema, { containerRequests: [{ devicesIds: [...deviceIds] }] }));
+    const first = res.containerResponses[0];
+    if (!first) throw new Error(`${resource}: no containers return in allocation response`);
+    return first;
+  }
+
+  /** GetPreferredAllocation for one container; only when the plugin advertised it. */
+  async preferredAllocation(
+    resource: string,
+    available: readonly string[],
+    mustInclude: readonly string[],
+    size: number,
+  ): Promise<string[]> {
+    const ep = this.liveEndpoint(resource);
+    if (!ep.options.getPreferredAllocationAvailable) {
+      throw new Error(`${resource}: plugin does not advertise GetPreferredAllocation`);
+    }
+    const res = await ep.client.getPreferredAllocation(
+      create(PreferredAllocationRequestSchema, {
+        containerRequests: [
+          { availableDeviceIDs: [...available], mustIncludeDeviceIDs: [...mustInclude], allocationSize: size },
+        ],
+      }),
+    );
+    const first = res.containerResponses[0];
+    if (!first) throw new Error(`${resource}: no container responses in preferred allocation response`);
+    return first.deviceIDs;
+  }
+
+  /** PreStartContainer (30 s deadline, as the kubelet); only when the plugin requires it. */
+  async preStartContainer(resource: string, deviceIds: readonly string[]): Promise<void> {
+    const ep = this.liveEndpoint(resource);
+    if (!ep.options.preStartRequired) throw new Error(`${resource}: plugin does not require PreStartContainer`);
+    await ep.client.preStartContainer(create(PreStartContainerRequestSchema, { devicesIds: [...deviceIds] }));
+  }
+
+  /**
+   * Admits a container asking for `count` devices as the kubelet does: picks from healthy, unallocated devices
+   * (the plugin's preferred allocation first when offered, the rest in sorted order), calls Allocate, then
+   * PreStartContainer when required. The devices stay allocated until `release`.
+   */
+  async admitContainer(resource: string, count: number): Promise<{ deviceIds: string[]; response: ContainerAllocateResponse }> {
+    const ep = this.liveEndpoint(resource);
+    const state = this.state(resource);
+    const available = [...state.healthy].filter((id) => !state.allocated.has(id)).sort();
+    if (available.length < count) {
+      throw new Error(`requested number of devices unavailable for ${resource}. Requested: ${count}, Available: ${available.length}`);
+    }
+    const chosen = new Set<string>();
+    if (ep.options.getPreferredAllocationAvailable) {
+      const preferred = await this.preferredAllocation(resource, available, [], count);
+      for (const id of preferred) if (chosen.size < count && available.includes(id)) chosen.add(id);
+    }
+    for (const id of available) if (chosen.size < count) chosen.add(id);
+    const deviceIds = [...chosen];
+    for (const id of deviceIds) state.allocated.add(id);
+    try {
+      const response = await this.allocate(resource, deviceIds);
+      if (ep.options.preStartRequired) await this.preStartContainer(resource, deviceIds);
+      return { deviceIds, response };
+    } catch (err) {
+      this.release(resource, deviceIds);
+      throw err;
+    }
+  }
+
+  /** Frees devices taken by `admitContainer`. */
+  release(resource: string, deviceIds: readonly string[]): void {
+    const allocated = this.resources.get(resource)?.allocated;
+    for (const id of deviceIds) allocated?.delete(id);
+  }
+
+  // ---- internals ----
+
+  private async register(req: RegisterRequest): Promise<void> {
+    const log = this.log.child({ resource: req.resourceName, endpoint: req.endpoint });
+    try {
+      if (!(SUPPORTED_VERSIONS as readonly string[]).includes(req.version)) {
+        throw new Error(
+          `requested API version "${req.version}" is not supported by kubelet. Supported versions are ${JSON.stringify(SUPPORTED_VERSIONS)}`,
+        );
+      }
+      const problem = extendedResourceNameProblem(req.resourceName);
+      if (problem) throw new Error(`the ResourceName "${req.resourceName}" is invalid: ${problem}`);
+      const generation = this.generation;
+      const endpoint = await this.connect(req.endpoint);
+      if (generation !== this.generation) {
+        endpoint.client.close();
+        throw new Error("kubelet device manager stopped during registration");
+      }
+      const state = this.state(req.resourceName);
+      if (state.endpoint) this.stopEndpoint(state.endpoint);
+      state.endpoint = endpoint;
+      state.lastError = null;
+      state.registrations += 1;
+      log.info({ options: { preStartRequired: endpoint.options.preStartRequired, getPreferredAllocationAvailable: endpoint.options.getPreferredAllocationAvailable } }, "device plugin registered");
+      this.emit("registered", req.resourceName, state.registrations);
+      this.changed();
+      this.listAndWatch(req.resourceName, endpoint);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, "device plugin registration refused");
+      throw err;
+    }
+  }
+
+  private async connect(endpointName: string): Promise<Endpoint> {
+    const client = new DevicePluginClient(path.join(this.socketDir, endpointName));
+    try {
+      await client.connect(this.dialTimeoutMs);
+      const options = await client.getDevicePluginOptions();
+      return { name: endpointName, client, options, stream: null, stopped: false, disconnectedAt: null };
+    } catch (err) {
+      client.close();
+      throw new Error(`failed to dial device plugin: ${(err as Error).message}`);
+    }
+  }
+
+  private listAndWatch(resource: string, ep: Endpoint): void {
+    const stream = ep.client.listAndWatch();
+    ep.stream = stream;
+    stream.on("data", (res: ListAndWatchResponse) => {
+      if (ep.stopped) return;
+      const state = this.state(resource);
+      state.healthy = new Set();
+      state.unhealthy = new Set();
+      for (const dev of res.devices) (dev.health === HEALTHY ? state.healthy : state.unhealthy).add(dev.ID);
+      state.devices = res.devices;
+      this.emit("snapshot", resource);
+      this.changed();
+    });
+    stream.on("error", (err: grpc.ServiceError) => this.disconnected(resource, ep, err.details || err.message));
+    stream.on("end", () => this.disconnected(resource, ep, "ListAndWatch stream ended"));
+  }
+
+  /** `PluginDisconnected`: the endpoint is stopped and every device of the resource counts as unhealthy. */
+  private disconnected(resource: string, ep: Endpoint, reason: string): void {
+    if (ep.stopped) return;
+    this.stopEndpoint(ep);
+    const state = this.state(resource);
+    if (state.endpoint !== ep) return;
+    ep.disconnectedAt = this.now();
+    for (const id of state.healthy) state.unhealthy.add(id);
+    state.healthy = new Set();
+    state.lastError = reason;
+    this.log.warn({ resource, reason }, "device plugin disconnected; devices marked unhealthy");
+    this.emit("disconnected", resource, reason);
+    this.changed();
+  }
+
+  private stopEndpoint(ep: Endpoint): void {
+    ep.stopped = true;
+    ep.stream?.cancel();
+    ep.client.close();
+  }
+
+  private graceExpired(s: ResourceState): boolean {
+    const at = s.endpoint?.disconnectedAt;
+    return at != null && this.now() - at > this.gracePeriodMs;
+  }
+
+  private liveEndpoint(resource: string): Endpoint {
+    const ep = this.resources.get(resource)?.endpoint;
+    if (!ep) throw new Error(`unknown resource ${resource}: no device plugin registered`);
+    if (ep.stopped) throw new Error(`endpoint ${ep.name} for ${resource} has been stopped`);
+    return ep;
+  }
+
+  private state(resource: string): ResourceState {
+    let s = this.resources.get(resource);
+    if (!s) {
+      s = { endpoint: null, healthy: new Set(), unhealthy: new Set(), devices: [], registrations: 0, allocated: new Set(), lastError: null };
+      this.resources.set(resource, s);
+    }
+    return s;
+  }
+
+  /** Marks the kubelet gone: no server, plugin connections dropped. Returns the server to shut down. */
+  private detach(): grpc.Server | null {
+    const server = this.server;
+    if (!server) return null;
+    this.server = null;
+    this.generation += 1;
+    for (const s of this.resources.values()) if (s.endpoint && !s.endpoint.stopped) this.stopEndpoint(s.endpoint);
+    return server;
+  }
+
+  /**
+   * Runs `shutdown`, keeping the socket file when asked. Closing a listening unix socket unlinks its path
+   * (libuv), so a hard link taken before the close is renamed back: the same dead inode, nobody listening.
+   */
+  private async withSocketKept(keep: boolean, shutdown: () => Promise<void>): Promise<void> {
+    const keeper = `${this.socketPath}.stale-${process.pid}`;
+    if (keep) await fs.link(this.socketPath, keeper);
+    await shutdown();
+    if (keep) await fs.rename(keeper, this.socketPath);
+  }
+
+  private changed(): void {
+    this.emit("change");
+  }
+}
