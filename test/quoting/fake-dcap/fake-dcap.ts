@@ -1,0 +1,67 @@
+// Builds test/quoting/fake-dcap/fake_dcap_ql.c into a temporary shared library and binds its test
+// controls. The library's state is per process (dlopen returns one handle per path), so tests reset it.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import koffi from "koffi";
+import { repoRoot } from "../../support/paths.js";
+
+export const FAKE_DCAP_SOURCE = path.join(repoRoot, "test/quoting/fake-dcap/fake_dcap_ql.c");
+
+/** The fake's fixed behaviour, mirrored from fake_dcap_ql.c. */
+export const FAKE = {
+  defaultQuoteSize: 1100,
+  reportOffset: 8,
+  ecdsaIdOffset: 884,
+  fillByte: 0xcc,
+  targetInfo: Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 7 + 3) & 0xff)),
+  ecdsaId: Buffer.from(Array.from({ length: 32 }, (_, i) => 0xa0 + i)),
+} as const;
+
+export interface FakeDcap {
+  readonly libraryPath: string;
+  reset(): void;
+  setQuoteSize(size: number): void;
+  failNext(quote3Error: number): void;
+  setDelayUs(us: number): void;
+  holdNext(): void;
+  release(): void;
+  overlaps(): number;
+  calls(): number;
+  loadPolicy(): number;
+  remove(): void;
+}
+
+export function buildFakeDcap(): FakeDcap {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "fake-dcap-"));
+  const libraryPath = path.join(dir, "libsgx_dcap_ql.so.1");
+  execFileSync("cc", ["-shared", "-fPIC", "-O1", "-Wall", "-Wextra", "-Werror", "-o", libraryPath, FAKE_DCAP_SOURCE]);
+  const lib = koffi.load(libraryPath);
+  const setQuoteSize = lib.func("int fake_dcap_set_quote_size(uint32_t size)");
+  const fns = {
+    reset: lib.func("void fake_dcap_reset(void)"),
+    failNext: lib.func("void fake_dcap_fail_next(uint32_t code)"),
+    setDelayUs: lib.func("void fake_dcap_set_delay_us(uint32_t us)"),
+    holdNext: lib.func("void fake_dcap_hold_next(void)"),
+    release: lib.func("void fake_dcap_release(void)"),
+    overlaps: lib.func("uint32_t fake_dcap_overlaps(void)"),
+    calls: lib.func("uint32_t fake_dcap_calls(void)"),
+    loadPolicy: lib.func("int32_t fake_dcap_load_policy(void)"),
+  };
+  return {
+    libraryPath,
+    reset: () => fns.reset(),
+    setQuoteSize: (size) => {
+      if (setQuoteSize(size) !== 1) throw new Error(`fake DCAP library refused quote size ${size}`);
+    },
+    failNext: (code) => fns.failNext(code),
+    setDelayUs: (us) => fns.setDelayUs(us),
+    holdNext: () => fns.holdNext(),
+    release: () => fns.release(),
+    overlaps: () => fns.overlaps() as number,
+    calls: () => fns.calls() as number,
+    loadPolicy: () => fns.loadPolicy() as number,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
