@@ -1,0 +1,183 @@
+// The Intel SGX PCK certificate extension (OID 1.2.840.113741.1.13.1): a SEQUENCE of {OID, value}
+// pairs, nested for the TCB and the platform configuration, laid out as in Intel's PCK certificates.
+import "reflect-metadata";
+import { AsnArray, AsnConvert, AsnParser, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from "@peculiar/asn1-schema";
+
+export const SGX_EXTENSION_OID = "1.2.840.113741.1.13.1";
+const oid = (suffix: string) => `${SGX_EXTENSION_OID}.${suffix}`;
+export const SgxOid = {
+  ppid: oid("1"),
+  tcb: oid("2"),
+  tcbComponent: (i: number) => oid(`2.${i + 1}`),
+  pceSvn: oid("2.17"),
+  cpuSvn: oid("2.18"),
+  pceId: oid("3"),
+  fmspc: oid("4"),
+  sgxType: oid("5"),
+  platformInstanceId: oid("6"),
+  configuration: oid("7"),
+  dynamicPlatform: oid("7.1"),
+  cachedKeys: oid("7.2"),
+  smtEnabled: oid("7.3"),
+} as const;
+
+/** SGX Type: Standard for Processor-CA-issued PCKs, Scalable for multi-package (Platform CA) platforms. */
+export enum SgxType {
+  Standard = 0,
+  Scalable = 1,
+  ScalableWithIntegrity = 2,
+}
+
+export class SgxExtensionEntry {
+  @AsnProp({ type: AsnPropTypes.ObjectIdentifier }) id = "";
+  @AsnProp({ type: AsnPropTypes.Any }) value: ArrayBuffer = new ArrayBuffer(0);
+  constructor(id = "", value: ArrayBuffer = new ArrayBuffer(0)) {
+    this.id = id;
+    this.value = value;
+  }
+}
+
+@AsnType({ type: AsnTypeTypes.Sequence, itemType: SgxExtensionEntry })
+export class SgxExtensionEntries extends AsnArray<SgxExtensionEntry> {}
+
+// Bare universal values, as CHOICE wrappers so that they serialize without an enclosing SEQUENCE.
+@AsnType({ type: AsnTypeTypes.Choice })
+class AsnInteger {
+  @AsnProp({ type: AsnPropTypes.Integer }) value = 0;
+}
+@AsnType({ type: AsnTypeTypes.Choice })
+class AsnEnumerated {
+  @AsnProp({ type: AsnPropTypes.Enumerated }) value = 0;
+}
+@AsnType({ type: AsnTypeTypes.Choice })
+class AsnBoolean {
+  @AsnProp({ type: AsnPropTypes.Boolean }) value = false;
+}
+
+// Copies: a Buffer may be a view into a shared pool, whose .buffer holds unrelated (secret) bytes.
+const ab = (b: Uint8Array): ArrayBuffer => Uint8Array.from(b).buffer;
+const encInt = (n: number) => AsnConvert.serialize(Object.assign(new AsnInteger(), { value: n }));
+const encEnum = (n: number) => AsnConvert.serialize(Object.assign(new AsnEnumerated(), { value: n }));
+const encBool = (b: boolean) => AsnConvert.serialize(Object.assign(new AsnBoolean(), { value: b }));
+const encOctets = (b: Uint8Array) => AsnConvert.serialize(new OctetString(ab(b)));
+const encEntries = (entries: SgxExtensionEntry[]) => AsnConvert.serialize(new SgxExtensionEntries(entries));
+
+export interface PlatformConfiguration {
+  dynamicPlatform: boolean;
+  cachedKeys: boolean;
+  smtEnabled: boolean;
+}
+
+/** What the extension says about the platform. */
+export interface SgxExtensionValues {
+  ppid: Buffer; // 16
+  /** The 16 TCB component SVNs of the certified TCB level (TCBm). */
+  components: number[];
+  pceSvn: number;
+  /** Always Buffer.from(components) in PCK certificates. */
+  cpuSvn: Buffer; // 16
+  pceId: Buffer; // 2
+  fmspc: Buffer; // 6
+  sgxType: SgxType;
+  /** Present only in certificates issued by the PCK Platform CA. */
+  platformInstanceId?: Buffer; // 16
+  configuration?: PlatformConfiguration;
+}
+
+export class SgxExtensionError extends Error {
+  override name = "SgxExtensionError";
+}
+
+function checkLength(name: string, b: Buffer, n: number): void {
+  if (b.length !== n) throw new SgxExtensionError(`SGX extension ${name} must be ${n} bytes, got ${b.length}`);
+}
+
+/** DER of the extension value (the content of the extension's OCTET STRING). */
+export function encodeSgxExtension(v: SgxExtensionValues): ArrayBuffer {
+  checkLength("PPID", v.ppid, 16);
+  checkLength("CPUSVN", v.cpuSvn, 16);
+  checkLength("PCE-ID", v.pceId, 2);
+  checkLength("FMSPC", v.fmspc, 6);
+  if (v.components.length !== 16) throw new SgxExtensionError(`SGX extension needs 16 TCB components, got ${v.components.length}`);
+  const tcb = [
+    ...v.components.map((svn, i) => new SgxExtensionEntry(SgxOid.tcbComponent(i), encInt(svn))),
+    new SgxExtensionEntry(SgxOid.pceSvn, encInt(v.pceSvn)),
+    new SgxExtensionEntry(SgxOid.cpuSvn, encOctets(v.cpuSvn)),
+  ];
+  const entries = [
+    new SgxExtensionEntry(SgxOid.ppid, encOctets(v.ppid)),
+    new SgxExtensionEntry(SgxOid.tcb, encEntries(tcb)),
+    new SgxExtensionEntry(SgxOid.pceId, encOctets(v.pceId)),
+    new SgxExtensionEntry(SgxOid.fmspc, encOctets(v.fmspc)),
+    new SgxExtensionEntry(SgxOid.sgxType, encEnum(v.sgxType)),
+  ];
+  if ((v.platformInstanceId === undefined) !== (v.configuration === undefined))
+    throw new SgxExtensionError("platformInstanceId and configuration go together (Platform CA certificates carry both)");
+  if (v.platformInstanceId && v.configuration) {
+    checkLength("PlatformInstanceID", v.platformInstanceId, 16);
+    const c = v.configuration;
+    entries.push(
+      new SgxExtensionEntry(SgxOid.platformInstanceId, encOctets(v.platformInstanceId)),
+      new SgxExtensionEntry(
+        SgxOid.configuration,
+        encEntries([
+          new SgxExtensionEntry(SgxOid.dynamicPlatform, encBool(c.dynamicPlatform)),
+          new SgxExtensionEntry(SgxOid.cachedKeys, encBool(c.cachedKeys)),
+          new SgxExtensionEntry(SgxOid.smtEnabled, encBool(c.smtEnabled)),
+        ]),
+      ),
+    );
+  }
+  return encEntries(entries);
+}
+
+function index(entries: SgxExtensionEntry[], where: string): Map<string, ArrayBuffer> {
+  const m = new Map<string, ArrayBuffer>();
+  for (const e of entries) {
+    if (m.has(e.id)) throw new SgxExtensionError(`SGX extension ${where}: duplicate entry ${e.id}`);
+    m.set(e.id, e.value);
+  }
+  return m;
+}
+
+function take(m: Map<string, ArrayBuffer>, id: string): ArrayBuffer {
+  const v = m.get(id);
+  if (!v) throw new SgxExtensionError(`SGX extension: missing entry ${id}`);
+  return v;
+}
+
+const decOctets = (v: ArrayBuffer) => Buffer.from(AsnParser.parse(v, OctetString).buffer);
+const decInt = (v: ArrayBuffer) => AsnParser.parse(v, AsnInteger).value;
+const decEnum = (v: ArrayBuffer) => AsnParser.parse(v, AsnEnumerated).value;
+const decBool = (v: ArrayBuffer) => AsnParser.parse(v, AsnBoolean).value;
+const decEntries = (v: ArrayBuffer) => Array.from(AsnParser.parse(v, SgxExtensionEntries));
+
+/** Decodes the extension value; throws SgxExtensionError on a missing, duplicate or unexpected entry. */
+export function decodeSgxExtension(der: ArrayBuffer | ArrayBufferView): SgxExtensionValues {
+  const buf = ArrayBuffer.isView(der) ? ab(new Uint8Array(der.buffer, der.byteOffset, der.byteLength)) : der;
+  const top = decEntries(buf);
+  if (top.length !== 5 && top.length !== 7)
+    throw new SgxExtensionError(`SGX extension must have 5 (processor) or 7 (platform) entries, got ${top.length}`);
+  const m = index(top, "top level");
+  const tcb = index(decEntries(take(m, SgxOid.tcb)), "TCB");
+  if (tcb.size !== 18) throw new SgxExtensionError(`SGX extension TCB must have 18 entries, got ${tcb.size}`);
+  const out: SgxExtensionValues = {
+    ppid: decOctets(take(m, SgxOid.ppid)),
+    components: Array.from({ length: 16 }, (_, i) => decInt(take(tcb, SgxOid.tcbComponent(i)))),
+    pceSvn: decInt(take(tcb, SgxOid.pceSvn)),
+    cpuSvn: decOctets(take(tcb, SgxOid.cpuSvn)),
+    pceId: decOctets(take(m, SgxOid.pceId)),
+    fmspc: decOctets(take(m, SgxOid.fmspc)),
+    sgxType: decEnum(take(m, SgxOid.sgxType)),
+  };
+  if (top.length === 7) {
+    out.platformInstanceId = decOctets(take(m, SgxOid.platformInstanceId));
+    const c = index(decEntries(take(m, SgxOid.configuration)), "configuration");
+    out.configuration = {
+      dynamicPlatform: decBool(take(c, SgxOid.dynamicPlatform)),
+      cachedKeys: decBool(take(c, SgxOid.cachedKeys)),
+      smtEnabled: decBool(take(c, SgxOid.smtEnabled)),
+    };
+  }
+  return out;
+}
