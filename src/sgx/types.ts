@@ -107,3 +107,16 @@ export interface QuoteV3 {
   isvReport: ReportBody;
   signatureData: EcdsaSignatureData;
 }
+
+/** sgx_ql_att_key_id_list_header_t. */
+export interface AttKeyIdListHeader {
+  id: number; // u16
+  version: number; // u16
+  numAttIds: number; // u32
+}
+
+/** sgx_ql_att_key_id_list_t: the header and its num_att_ids 256-byte key ids. */
+export interface AttKeyIdList {
+  header: AttKeyIdListHeader;
+  keyIds: AttKeyIdExt[];
+}

@@ -1,0 +1,206 @@
+// Little-endian byte reader/writer and declarative field codecs. Every fixed layout in this folder is a
+// `struct(...)` table of these, so decoding and encoding share one description of each structure and
+// the byte-identical round trip holds by construction.
+import { SgxCodecError } from "./errors.js";
+
+export class ByteReader {
+  offset: number;
+  private readonly path: string[] = [];
+
+  /** Reads `buf[start, end)`; offsets in errors are absolute within `buf`. */
+  constructor(
+    readonly buf: Buffer,
+    readonly structure: string,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.offset = start;
+  }
+
+  get remaining(): number {
+    return this.end - this.offset;
+  }
+
+  field(name: string): string {
+    return [...this.path, name].join(".");
+  }
+
+  /** Runs `fn` with `name` pushed onto the field path, so nested fields report e.g. `qe_report.mr_signer`. */
+  scoped<T>(name: string, fn: () => T): T {
+    this.path.push(name);
+    try {
+      return fn();
+    } finally {
+      this.path.pop();
+    }
+  }
+
+  fail(name: string, reason: string, at = this.offset): never {
+    throw new SgxCodecError(this.structure, this.field(name), at, reason);
+  }
+
+  need(name: string, n: number): number {
+    if (n > this.remaining) throw new SgxCodecError(this.structure, this.field(name), this.offset, "truncated", n, this.remaining);
+    const at = this.offset;
+    this.offset += n;
+    return at;
+  }
+
+  /** A copy, so decoded structures never alias (and never pin) the input buffer. */
+  bytes(name: string, n: number): Buffer {
+    const at = this.need(name, n);
+    return Buffer.from(this.buf.subarray(at, at + n));
+  }
+
+  u16(name: string): number {
+    return this.buf.readUInt16LE(this.need(name, 2));
+  }
+
+  u32(name: string): number {
+    return this.buf.readUInt32LE(this.need(name, 4));
+  }
+
+  u64(name: string): bigint {
+    return this.buf.readBigUInt64LE(this.need(name, 8));
+  }
+
+  /** Decoders of fixed-size structures accept exactly their size: trailing bytes are a length bug upstream. */
+  expectEnd(what = "end of structure"): void {
+    if (this.remaining !== 0) this.fail(what, `has ${this.remaining} unexpected trailing byte(s)`);
+  }
+}
+
+export class ByteWriter {
+  readonly buf: Buffer;
+  offset = 0;
+  private readonly path: string[] = [];
+
+  constructor(
+    size: number,
+    readonly structure: string,
+  ) {
+    this.buf = Buffer.alloc(size);
+  }
+
+  scoped<T>(name: string, fn: () => T): T {
+    this.path.push(name);
+    try {
+      return fn();
+    } finally {
+      this.path.pop();
+    }
+  }
+
+  fail(name: string, reason: string): never {
+    throw new SgxCodecError(this.structure, [...this.path, name].join("."), this.offset, reason);
+  }
+
+  bytes(name: string, value: Buffer, n = value.length): void {
+    if (!Buffer.isBuffer(value) || value.length !== n) this.fail(name, `must be ${n} bytes, got ${Buffer.isBuffer(value) ? value.length : typeof value}`);
+    value.copy(this.buf, this.offset);
+    this.offset += n;
+  }
+
+  u16(name: string, v: number): void {
+    this.int(name, v, 0xffff);
+    this.offset = this.buf.writeUInt16LE(v, this.offset);
+  }
+
+  u32(name: string, v: number): void {
+    this.int(name, v, 0xffffffff);
+    this.offset = this.buf.writeUInt32LE(v, this.offset);
+  }
+
+  u64(name: string, v: bigint): void {
+    if (typeof v !== "bigint" || v < 0n || v > 0xffffffffffffffffn) this.fail(name, `must be a u64 bigint, got ${String(v)}`);
+    this.offset = this.buf.writeBigUInt64LE(v, this.offset);
+  }
+
+  private int(name: string, v: number, max: number): void {
+    if (!Number.isInteger(v) || v < 0 || v > max) this.fail(name, `must be an integer in 0..${max}, got ${String(v)}`);
+  }
+
+  done(): Buffer {
+    if (this.offset !== this.buf.length) this.fail("end of structure", `wrote ${this.offset} of ${this.buf.length} bytes`);
+    return this.buf;
+  }
+}
+
+/** How one field (or a whole fixed-size structure) is read and written. */
+export interface Codec<T> {
+  readonly size: number;
+  read(r: ByteReader, name: string): T;
+  write(w: ByteWriter, name: string, value: T): void;
+}
+
+export const u16: Codec<number> = { size: 2, read: (r, n) => r.u16(n), write: (w, n, v) => w.u16(n, v) };
+export const u32: Codec<number> = { size: 4, read: (r, n) => r.u32(n), write: (w, n, v) => w.u32(n, v) };
+export const u64: Codec<bigint> = { size: 8, read: (r, n) => r.u64(n), write: (w, n, v) => w.u64(n, v) };
+export function bytes(size: number): Codec<Buffer> {
+  return { size, read: (r, n) => r.bytes(n, size), write: (w, n, v) => w.bytes(n, v, size) };
+}
+
+/** camelCase key -> Intel's snake_case field name, for error messages and `quote inspect`. */
+export function intelName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+export interface StructCodec<T> extends Codec<T> {
+  readonly structure: string;
+  readonly fields: { [K in keyof T]: Codec<T[K]> };
+  /** Byte offset of each field inside the structure. */
+  readonly offsets: { [K in keyof T]: number };
+}
+
+/** A fixed layout: fields in declaration order, no padding (Intel's structures are all pack(1)). */
+export function struct<T extends object>(structure: string, fields: { [K in keyof T]: Codec<T[K]> }): StructCodec<T> {
+  const keys = Object.keys(fields) as (keyof T & string)[];
+  const offsets = {} as { [K in keyof T]: number };
+  let size = 0;
+  for (const k of keys) {
+    offsets[k] = size;
+    size += fields[k].size;
+  }
+  return {
+    structure,
+    fields,
+    offsets,
+    size,
+    read(r, name) {
+      return r.scoped(name, () => {
+        const out = {} as T;
+        for (const k of keys) out[k] = fields[k].read(r, intelName(k));
+        return out;
+      });
+    },
+    write(w, name, value) {
+      if (value === null || typeof value !== "object") w.fail(name, "is missing");
+      w.scoped(name, () => {
+        for (const k of keys) fields[k].write(w, intelName(k), value[k]);
+      });
+    },
+  };
+}
+
+/** Decodes a buffer that must hold exactly one `codec` structure. */
+export function decodeExact<T>(codec: StructCodec<T>, buf: Buffer): T {
+  const r = new ByteReader(buf, codec.structure);
+  if (buf.length < codec.size) throw new SgxCodecError(codec.structure, "whole structure", 0, "truncated", codec.size, buf.length);
+  const value = readTop(codec, r);
+  r.expectEnd();
+  return value;
+}
+
+/** Reads a structure's fields at the top level (no path prefix), e.g. inside a larger reader. */
+export function readTop<T>(codec: StructCodec<T>, r: ByteReader): T {
+  const out = {} as T;
+  for (const k of Object.keys(codec.fields) as (keyof T & string)[]) out[k] = codec.fields[k].read(r, intelName(k));
+  return out;
+}
+
+export function encodeExact<T>(codec: StructCodec<T>, value: T): Buffer {
+  const w = new ByteWriter(codec.size, codec.structure);
+  if (value === null || typeof value !== "object") w.fail("whole structure", "is missing");
+  for (const k of Object.keys(codec.fields) as (keyof T & string)[]) codec.fields[k].write(w, intelName(k), value[k]);
+  return w.done();
+}
