@@ -1,0 +1,114 @@
+// `confcom device-plugin` and `confcom demo` as real child processes.
+import assert from "node:assert/strict";
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { maxDevices } from "../../src/deviceplugin/device-ids.js";
+import { httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
+
+test("SIGTERM: streams end, socket removed, exit 0", async () => {
+  const rig = await makeRig();
+  const child = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", "128", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
+  try {
+    await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === 128, 20_000, "registration of the child");
+    const port = await opsPort(child);
+    assert.equal((await httpGet(port, "/readyz")).status, 200);
+    const socket = path.join(rig.socketDir, "sgx-epc.sock");
+    await fs.stat(socket);
+    child.proc.kill("SIGTERM");
+    const { code, signal } = await child.exited;
+    assert.equal(signal, null);
+    assert.equal(code, 0, child.stderr());
+    await assert.rejects(fs.stat(socket), /ENOENT/);
+    await rig.kubelet.waitFor((k) => !k.connected(RESOURCE), 10_000, "stream closed by the plugin");
+    assert.match(child.stderr(), /"msg":"stopped cleanly"/);
+    // the simulated dev root it made for itself is gone too
+    const made = child.stderr().match(/"devRoot":"([^"]+confcom-sim-dev-[^"]+)"/);
+    assert.ok(made, "log names the simulated dev root");
+    await assert.rejects(fs.stat(made[1]!), /ENOENT/);
+  } finally {
+    child.proc.kill("SIGKILL");
+    await rig.cleanup();
+  }
+});
+
+test("no SGX on the node: one clear log line, /readyz 503, stays up, no socket", async () => {
+  const rig = await makeRig();
+  const emptyHost = path.join(rig.dir, "empty-host");
+  await fs.mkdir(emptyHost);
+  const child = spawnCli(["device-plugin", "--host-root", emptyHost, "--dev-root", emptyHost, "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
+  try {
+    const port = await opsPort(child);
+    const line = await child.waitForLog((l) => l.level === "error");
+    assert.match(String(line.msg), /^no SGX EPC on this node \(.*sysfs.*\); not advertising kubernetes\.azure\.com\/sgx_epc_mem_in_MiB$/);
+    const ready = await httpGet(port, "/readyz");
+    assert.equal(ready.status, 503);
+    assert.match(ready.body, /no SGX EPC on this node/);
+    assert.equal((await httpGet(port, "/healthz")).status, 200);
+    assert.match((await httpGet(port, "/metrics")).body, /^confcom_device_plugin_registered 0$/m);
+    // still up a while later, with nothing registered and no socket of ours
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(child.proc.exitCode, null);
+    assert.deepEqual((await fs.readdir(rig.socketDir)).sort(), ["kubelet.sock"]);
+    assert.equal(rig.kubelet.registrationCount(RESOURCE), 0);
+    const errors = child.stderr().split("\n").filter((l) => l.includes('"level":"error"') || l.includes('"level":"warn"'));
+    assert.equal(errors.length, 1, child.stderr());
+    child.proc.kill("SIGTERM");
+    assert.equal((await child.exited).code, 0);
+  } finally {
+    child.proc.kill("SIGKILL");
+    await rig.cleanup();
+  }
+});
+
+test("EPC above the device-mode limit is refused with a clear error", async () => {
+  const rig = await makeRig();
+  try {
+    const limit = maxDevices();
+    const child = spawnCli(["device-plugin", "--epc-mib", String(limit + 1), "--dev-root", rig.devRoot, "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
+    const { code } = await child.exited;
+    assert.equal(code, 1);
+    assert.match(child.stderr(), new RegExp(`EPC of ${limit + 1} MiB is too large for device mode: .* over the kubelet's 4 MiB .* the largest EPC device mode can advertise is ${limit} MiB`));
+    assert.doesNotMatch(child.stderr(), /\n\s+at /, "no stack trace");
+    assert.equal(rig.kubelet.registrationCount(RESOURCE), 0);
+  } finally {
+    await rig.cleanup();
+  }
+});
+
+test("bad flags get a clear error and exit 2", async () => {
+  const cases = [
+    [["--epc-mib", "lots"], /--epc-mib must be a whole number, got "lots"/],
+    [["--epc-mib", "0"], /--epc-mib must be at least 1/],
+    [["--resource-name", "sgx"], /--resource-name: "sgx" is not domain-qualified/],
+    [["--sim-epc-mib", "5"], /--sim-epc-mib needs --simulate/],
+  ] as const;
+  await Promise.all(
+    cases.map(async ([args, pattern]) => {
+      const child = spawnCli(["device-plugin", ...args, "--socket-dir", "/nonexistent-confcom", "--metrics-addr", "127.0.0.1:0"]);
+      const { code } = await child.exited;
+      assert.equal(code, 2, `${args.join(" ")}: ${child.stderr()}`);
+      assert.match(child.stderr(), pattern);
+    }),
+  );
+});
+
+test("confcom demo: registration, capacity and a 10 MiB allocation, JSON", async () => {
+  const child = spawnCli(["demo", "--json", "--epc-mib", "2048"]);
+  let out = "";
+  child.proc.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  const { code } = await child.exited;
+  assert.equal(code, 0, child.stderr());
+  const report = JSON.parse(out) as {
+    capacity: number;
+    allocatable: number;
+    registrations: number;
+    allocation: { deviceIds: string[]; devices: { containerPath: string; permissions: string }[]; envs: Record<string, string> };
+  };
+  assert.equal(report.capacity, 2048);
+  assert.equal(report.allocatable, 2048);
+  assert.equal(report.registrations, 1);
+  assert.deepEqual(report.allocation.deviceIds, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+  assert.deepEqual(report.allocation.devices.map((d) => [d.containerPath, d.permissions]), [["/dev/sgx_enclave", "rw"], ["/dev/sgx_provision", "rw"]]);
+  assert.deepEqual(report.allocation.envs, { SGX_EPC_MIB: "10" });
+});
