@@ -1,0 +1,146 @@
+// A minimal DER walker: just enough to take the exact signed bytes (tbsCertificate / tbsCertList),
+// names, serials and extensions out of certificates and CRLs without re-encoding anything.
+export interface Tlv {
+  tag: number;
+  /** The whole element, header included. */
+  raw: Buffer;
+  /** The content octets. */
+  content: Buffer;
+}
+
+export class DerError extends Error {}
+
+export function readTlv(buf: Buffer, offset = 0): Tlv {
+  if (offset + 2 > buf.length) throw new DerError("truncated DER header");
+  const tag = buf[offset];
+  let len = buf[offset + 1];
+  let header = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || offset + 2 + n > buf.length) throw new DerError("bad DER length");
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[offset + 2 + i];
+    header += n;
+  }
+  const end = offset + header + len;
+  if (end > buf.length) throw new DerError("DER element overruns its container");
+  return { tag, raw: buf.subarray(offset, end), content: buf.subarray(offset + header, end) };
+}
+
+/** The elements inside a constructed element. */
+export function children(t: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let at = 0; at < t.content.length; ) {
+    const c = readTlv(t.content, at);
+    out.push(c);
+    at += c.raw.length;
+  }
+  return out;
+}
+
+/** Reads `buf` as exactly one element. */
+export function readOnly(buf: Buffer): Tlv {
+  const t = readTlv(buf);
+  if (t.raw.length !== buf.length) throw new DerError("trailing bytes after DER element");
+  return t;
+}
+
+const SEQUENCE = 0x30;
+const CONTEXT_0 = 0xa0;
+const CONTEXT_3 = 0xa3;
+const BOOLEAN = 0x01;
+
+export interface SignedParts {
+  /** The exact signed bytes (tbsCertificate / tbsCertList). */
+  tbs: Buffer;
+  tbsFields: Tlv[];
+  /** The DER ECDSA signature (BIT STRING content without the unused-bits octet). */
+  signature: Buffer;
+  signatureAlgorithm: Buffer;
+}
+
+/** Splits Certificate / CertificateList: SEQUENCE { tbs, signatureAlgorithm, signatureValue }. */
+export function signedParts(der: Buffer): SignedParts {
+  const outer = readOnly(der);
+  const [tbs, alg, sig] = children(outer);
+  if (outer.tag !== SEQUENCE || !tbs || !alg || !sig || tbs.tag !== SEQUENCE || sig.tag !== 0x03 || sig.content[0] !== 0) {
+    throw new DerError("not a signed X.509 structure");
+  }
+  return { tbs: tbs.raw, tbsFields: children(tbs), signature: sig.content.subarray(1), signatureAlgorithm: alg.raw };
+}
+
+/** Certificate fields by position, skipping the optional [0] version. */
+export function certificateFields(der: Buffer): { serial: Tlv; issuer: Tlv; subject: Tlv; extensions: Map<string, Buffer> } {
+  const f = signedParts(der).tbsFields;
+  const i = f[0]?.tag === CONTEXT_0 ? 1 : 0;
+  const extensions = new Map<string, Buffer>();
+  const ext = f.find((t) => t.tag === CONTEXT_3);
+  if (ext) {
+    for (const e of children(children(ext)[0])) {
+      const parts = children(e);
+      const value = parts[parts.length - 1];
+      if (parts.length < 2 || parts[0].tag !== 0x06 || (parts.length === 3 && parts[1].tag !== BOOLEAN) || value.tag !== 0x04) {
+        throw new DerError("malformed extension");
+      }
+      extensions.set(oidToString(parts[0].content), value.content);
+    }
+  }
+  return { serial: f[i], issuer: f[i + 2], subject: f[i + 4], extensions };
+}
+
+/** UTCTime (tag 0x17, years 1950-2049) or GeneralizedTime (0x18), both in their DER "Z" forms. */
+export function readTime(t: Tlv): Date {
+  const s = t.content.toString("latin1");
+  const m = t.tag === 0x17 ? /^(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s) : t.tag === 0x18 ? /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)Z$/.exec(s) : null;
+  if (!m) throw new DerError(`not a DER time: ${s}`);
+  let year = Number(m[1]);
+  if (t.tag === 0x17) year += year < 50 ? 2000 : 1900;
+  return new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+}
+
+export interface CrlFields {
+  issuer: Tlv;
+  thisUpdate: Date;
+  nextUpdate?: Date;
+  /** Serial INTEGER content octets (hex) -> revocation date. */
+  revoked: { serial: Buffer; date: Date }[];
+  extensions: Set<string>;
+}
+
+/** tbsCertList: [version] signature issuer thisUpdate [nextUpdate] [revokedCertificates] [[0] crlExtensions]. */
+export function crlFields(tbsFields: Tlv[]): CrlFields {
+  let i = tbsFields[0]?.tag === 0x02 ? 2 : 1;
+  const issuer = tbsFields[i++];
+  if (!issuer || issuer.tag !== SEQUENCE) throw new DerError("CRL has no issuer");
+  const thisUpdate = readTime(tbsFields[i++] ?? ({ tag: 0 } as Tlv));
+  let nextUpdate: Date | undefined;
+  if (tbsFields[i]?.tag === 0x17 || tbsFields[i]?.tag === 0x18) nextUpdate = readTime(tbsFields[i++]);
+  const revoked: CrlFields["revoked"] = [];
+  if (tbsFields[i]?.tag === SEQUENCE) {
+    for (const entry of children(tbsFields[i++])) {
+      const [serial, date] = children(entry);
+      if (serial?.tag !== 0x02 || !date) throw new DerError("malformed revoked certificate entry");
+      revoked.push({ serial: serial.content, date: readTime(date) });
+    }
+  }
+  const extensions = new Set<string>();
+  if (tbsFields[i]?.tag === CONTEXT_0) {
+    for (const e of children(children(tbsFields[i++])[0])) extensions.add(oidToString(children(e)[0].content));
+  }
+  if (i !== tbsFields.length) throw new DerError("unexpected fields in tbsCertList");
+  return { issuer, thisUpdate, nextUpdate, revoked, extensions };
+}
+
+export function oidToString(c: Buffer): string {
+  const parts: number[] = [];
+  let v = 0;
+  for (const b of c) {
+    v = v * 128 + (b & 0x7f);
+    if (!(b & 0x80)) {
+      if (parts.length === 0) parts.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
+      else parts.push(v);
+      v = 0;
+    }
+  }
+  return parts.join(".");
+}
