@@ -1,6 +1,6 @@
 // Attestation key ids: sgx_ql_att_key_id_t (158, the part keys are matched on), sgx_att_key_id_ext_t
 // (256) and the sgx_ql_att_key_id_list_t that SelectAttKeyID takes. Fact sheet section 4.
-import { ByteReader, ByteWriter, bytes, decodeExact, encodeExact, readTop, struct, u16, u32 } from "./bytes.js";
+import { ByteReader, ByteWriter, bytes, decodeExact, encodeExact, struct, u16, u32 } from "./bytes.js";
 import type { AttKeyIdBase, AttKeyIdExt, AttKeyIdList } from "./types.js";
 
 export const ATT_KEY_ID_BASE = struct<AttKeyIdBase>("attestation key id", {
@@ -40,7 +40,7 @@ export function decodeAttKeyIdList(buf: Buffer): AttKeyIdList {
   const keyIds: AttKeyIdExt[] = [];
   const need = header.numAttIds * ATT_KEY_ID_EXT.size;
   if (need > r.remaining) r.need(`att_key_ids (${header.numAttIds} x ${ATT_KEY_ID_EXT.size})`, need);
-  for (let i = 0; i < header.numAttIds; i++) keyIds.push(r.scoped(`att_key_ids[${i}]`, () => readTop(ATT_KEY_ID_EXT, r)));
+  for (let i = 0; i < header.numAttIds; i++) keyIds.push(r.scoped(`att_key_ids[${i}]`, () => ATT_KEY_ID_EXT.readFields(r)));
   r.expectEnd();
   return { header, keyIds };
 }

@@ -150,34 +150,40 @@ export interface StructCodec<T> extends Codec<T> {
   readonly fields: { [K in keyof T]: Codec<T[K]> };
   /** Byte offset of each field inside the structure. */
   readonly offsets: { [K in keyof T]: number };
+  /** Reads the fields in place (no path prefix), e.g. at the top of a larger reader. */
+  readFields(r: ByteReader): T;
+  writeFields(w: ByteWriter, value: T): void;
 }
 
 /** A fixed layout: fields in declaration order, no padding (Intel's structures are all pack(1)). */
 export function struct<T extends object>(structure: string, fields: { [K in keyof T]: Codec<T[K]> }): StructCodec<T> {
-  const keys = Object.keys(fields) as (keyof T & string)[];
+  // Field names are resolved once here, not per read: decoding sits on the verifier's hot path.
+  const layout = (Object.keys(fields) as (keyof T & string)[]).map((key) => ({ key, name: intelName(key), codec: fields[key] }));
   const offsets = {} as { [K in keyof T]: number };
   let size = 0;
-  for (const k of keys) {
-    offsets[k] = size;
-    size += fields[k].size;
+  for (const f of layout) {
+    offsets[f.key] = size;
+    size += f.codec.size;
   }
+  const readFields = (r: ByteReader): T => {
+    const out = {} as T;
+    for (const f of layout) out[f.key] = f.codec.read(r, f.name);
+    return out;
+  };
+  const writeFields = (w: ByteWriter, value: T): void => {
+    for (const f of layout) f.codec.write(w, f.name, value[f.key]);
+  };
   return {
     structure,
     fields,
     offsets,
     size,
-    read(r, name) {
-      return r.scoped(name, () => {
-        const out = {} as T;
-        for (const k of keys) out[k] = fields[k].read(r, intelName(k));
-        return out;
-      });
-    },
+    readFields,
+    writeFields,
+    read: (r, name) => r.scoped(name, () => readFields(r)),
     write(w, name, value) {
       if (value === null || typeof value !== "object") w.fail(name, "is missing");
-      w.scoped(name, () => {
-        for (const k of keys) fields[k].write(w, intelName(k), value[k]);
-      });
+      w.scoped(name, () => writeFields(w, value));
     },
   };
 }
@@ -186,21 +192,14 @@ export function struct<T extends object>(structure: string, fields: { [K in keyo
 export function decodeExact<T>(codec: StructCodec<T>, buf: Buffer): T {
   const r = new ByteReader(buf, codec.structure);
   if (buf.length < codec.size) throw new SgxCodecError(codec.structure, "whole structure", 0, "truncated", codec.size, buf.length);
-  const value = readTop(codec, r);
+  const value = codec.readFields(r);
   r.expectEnd();
   return value;
-}
-
-/** Reads a structure's fields at the top level (no path prefix), e.g. inside a larger reader. */
-export function readTop<T>(codec: StructCodec<T>, r: ByteReader): T {
-  const out = {} as T;
-  for (const k of Object.keys(codec.fields) as (keyof T & string)[]) out[k] = codec.fields[k].read(r, intelName(k));
-  return out;
 }
 
 export function encodeExact<T>(codec: StructCodec<T>, value: T): Buffer {
   const w = new ByteWriter(codec.size, codec.structure);
   if (value === null || typeof value !== "object") w.fail("whole structure", "is missing");
-  for (const k of Object.keys(codec.fields) as (keyof T & string)[]) codec.fields[k].write(w, intelName(k), value[k]);
+  codec.writeFields(w, value);
   return w.done();
 }

@@ -7,5 +7,5 @@ export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from "./trusted-root.
 export { asCollateral } from "./collateral.js";
 export { parseTcbInfo, type TcbInfo, type TcbLevel } from "./tcb-info.js";
 export { parseQeIdentity, type QeIdentity, type QeTcbLevel } from "./qe-identity.js";
-export { parseSgxExtension, SGX_EXTENSION_OID, type SgxExtension } from "./sgx-extension.js";
+export { parseSgxExtension, SGX_EXTENSION_OID, SgxType, type SgxExtension } from "./sgx-extension.js";
 export { EXIT_CODES, exitCodeForStatus, exitCodeForFailure } from "./exit-codes.js";

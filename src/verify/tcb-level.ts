@@ -6,7 +6,7 @@ import type { TcbInfo, TcbLevel } from "./tcb-info.js";
 
 /** The platform's TCB level from its PCK certificate's TCB, or undefined (TCB not supported). */
 export function selectPlatformLevel(tcbInfo: TcbInfo, pck: SgxExtension): TcbLevel | undefined {
-  return tcbInfo.tcbLevels.find((l) => l.sgxComponents.every((svn, i) => pck.tcbComponents[i] >= svn) && pck.pceSvn >= l.pceSvn);
+  return tcbInfo.tcbLevels.find((l) => l.sgxComponents.every((svn, i) => pck.components[i] >= svn) && pck.pceSvn >= l.pceSvn);
 }
 
 /** The QE's level by its ISVSVN, or undefined when it is below every level (QVL: ISVSVN not supported). */

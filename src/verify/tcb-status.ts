@@ -1,19 +1,8 @@
-// TCB statuses as PCS writes them, and the platform/QE merge QVL applies (fact sheet section 6).
+// The platform/QE status merge QVL applies (fact sheet section 6), over the shared status vocabulary.
 
-export const TCB_STATUSES = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-  "Revoked",
-] as const;
-export type TcbStatus = (typeof TCB_STATUSES)[number];
+import type { QeTcbStatus, TcbStatus } from "../collateral/tcb-status.js";
 
-/** QE Identity levels only use these. */
-export const QE_TCB_STATUSES = ["UpToDate", "OutOfDate", "Revoked"] as const;
-export type QeTcbStatus = (typeof QE_TCB_STATUSES)[number];
+export { QE_TCB_STATUSES, TCB_STATUSES, type QeTcbStatus, type TcbStatus } from "../collateral/tcb-status.js";
 
 /** A verification's overall status: a TCB status, or no TCB level matched the platform at all. */
 export type VerificationStatus = TcbStatus | "TcbNotSupported";

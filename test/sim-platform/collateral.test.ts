@@ -12,7 +12,7 @@ import { QE_STATUSES, TCB_PRESETS, type QeStatus, type TcbPreset } from "../../s
 import { INTEL_QE3, verifyBody } from "../../src/sim/collateral/documents.js";
 import { initPlatform } from "../../src/sim/platform/init.js";
 import { loadPlatformState, type PlatformState } from "../../src/sim/platform/load.js";
-import { decodeSgxExtension, SGX_EXTENSION_OID } from "../../src/sim/pki/sgx-extension.js";
+import { decodeSgxExtension, SGX_EXTENSION_OID } from "../../src/dcap/sgx-extension.js";
 import { cliEntry } from "../support/paths.js";
 import { intelCollateral, openssl, splitPem, tempDir, writeFiles } from "./fixtures.js";
 

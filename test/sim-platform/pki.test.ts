@@ -9,7 +9,7 @@ import { initPlatform, sgxExtensionOf } from "../../src/sim/platform/init.js";
 import { loadPlatformState, type PlatformState } from "../../src/sim/platform/load.js";
 import { reissueCrls, revokePck } from "../../src/sim/platform/reissue.js";
 import { crlNumberOf, crlPem } from "../../src/sim/pki/issue.js";
-import { decodeSgxExtension, encodeSgxExtension, SGX_EXTENSION_OID, SgxType } from "../../src/sim/pki/sgx-extension.js";
+import { decodeSgxExtension, encodeSgxExtension, SGX_EXTENSION_OID, SgxType } from "../../src/dcap/sgx-extension.js";
 import { cliEntry } from "../support/paths.js";
 import { asn1Shape, intelPckChain, intelCollateral, openssl, splitPem, tempDir, writeFiles } from "./fixtures.js";
 

@@ -2,7 +2,7 @@
 // TCB Info v2 reads like v3, and malformed documents fail naming the step and the JSON path.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseQeIdentity, parseSgxExtension, parseTcbInfo, VerificationError } from "../../src/verify/index.js";
+import { parseQeIdentity, parseSgxExtension, parseTcbInfo, SgxType, VerificationError } from "../../src/verify/index.js";
 import { parsePemChain } from "../../src/verify/certs.js";
 import { parseQuote, pckChainFromCertData } from "../../src/sgx/index.js";
 import { selectPlatformLevel } from "../../src/verify/tcb-level.js";
@@ -16,10 +16,10 @@ test("the sample PCK certificate's SGX extension", () => {
   const ext = parseSgxExtension(leaf);
   assert.equal(ext.fmspc.toString("hex"), "00a067110000");
   assert.equal(ext.pceId.toString("hex"), "0000");
-  assert.deepEqual(ext.tcbComponents, [11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(ext.components, [11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   assert.equal(ext.pceSvn, 13);
-  assert.ok(ext.cpuSvn.equals(Buffer.from(ext.tcbComponents)));
-  assert.equal(ext.sgxType, "Standard");
+  assert.ok(ext.cpuSvn.equals(Buffer.from(ext.components)));
+  assert.equal(ext.sgxType, SgxType.Standard);
   assert.equal(ext.ppid.length, 16);
 });
 
@@ -45,7 +45,7 @@ test("TCB Info v2 (sgxtcbcompNNsvn) selects the same level as v3", () => {
     comps.forEach((c, i) => (l.tcb[`sgxtcbcomp${String(i + 1).padStart(2, "0")}svn`] = c.svn));
   }
   const v2 = parseTcbInfo(JSON.stringify(raw));
-  const pck = { tcbComponents: [11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], pceSvn: 13 } as Parameters<typeof selectPlatformLevel>[1];
+  const pck = { components: [11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], pceSvn: 13 } as Parameters<typeof selectPlatformLevel>[1];
   assert.equal(v2.version, 2);
   assert.deepEqual(v2.tcbLevels.map((l) => l.sgxComponents), v3.tcbLevels.map((l) => l.sgxComponents));
   assert.equal(selectPlatformLevel(v2, pck)?.tcbStatus, "ConfigurationAndSWHardeningNeeded");

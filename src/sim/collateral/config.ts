@@ -2,22 +2,15 @@
 // matches, the QE identity status, advisory IDs and validity windows. Stored in the state directory by
 // `sim init` (collateral-config.json) and overridable per `sim collateral` run.
 
-export const TCB_STATUSES = [
-  "UpToDate",
-  "SWHardeningNeeded",
-  "ConfigurationNeeded",
-  "ConfigurationAndSWHardeningNeeded",
-  "OutOfDate",
-  "OutOfDateConfigurationNeeded",
-  "Revoked",
-] as const;
-export type TcbStatus = (typeof TCB_STATUSES)[number];
+import { QE_TCB_STATUSES, TCB_STATUSES, type QeTcbStatus, type TcbStatus } from "../../collateral/tcb-status.js";
+
+export { TCB_STATUSES, type TcbStatus };
 /** A TCB preset: a status for the platform's own level, or NotSupported (every level is above it). */
 export const TCB_PRESETS = [...TCB_STATUSES, "NotSupported"] as const;
 export type TcbPreset = (typeof TCB_PRESETS)[number];
 
-export const QE_STATUSES = ["UpToDate", "OutOfDate", "Revoked"] as const;
-export type QeStatus = (typeof QE_STATUSES)[number];
+export const QE_STATUSES = QE_TCB_STATUSES;
+export type QeStatus = QeTcbStatus;
 
 export interface CollateralConfig {
   tcbStatus: TcbPreset;

@@ -8,7 +8,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { CRLNumber, id_ce_cRLNumber } from "@peculiar/asn1-x509";
 import { ECDSA_SHA256, toWebKeyPair, type WebKeyPair } from "./keys.js";
 import { CN, crlUrls, intelStyleName, type PckCaType } from "./names.js";
-import { encodeSgxExtension, SGX_EXTENSION_OID, type SgxExtensionValues } from "./sgx-extension.js";
+import { encodeSgxExtension, SGX_EXTENSION_OID, type SgxExtensionValues } from "../../dcap/sgx-extension.js";
 
 x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 

@@ -5,7 +5,7 @@ import path from "node:path";
 import { defaultValidity, issueCertificates, serialFromBytes, type CertRole, type Validity } from "../pki/issue.js";
 import { privateKeyPem } from "../pki/keys.js";
 import { DEFAULT_CN_PREFIX, type PckCaType } from "../pki/names.js";
-import { SgxType, type PlatformConfiguration, type SgxExtensionValues } from "../pki/sgx-extension.js";
+import { SgxType, type PlatformConfiguration, type SgxExtensionValues } from "../../dcap/sgx-extension.js";
 import { DEFAULT_COLLATERAL_CONFIG, validateCollateralConfig, type CollateralConfig } from "../collateral/config.js";
 import { writeCrls, type CrlIssueOptions } from "./crls.js";
 import { loadSimPlatform } from "./load.js";

@@ -1,7 +1,7 @@
 // platform.json: the public identity and configuration of a simulated platform (no secrets; those
 // live in their own 0600 files next to it).
 import type { PckCaType } from "../pki/names.js";
-import type { PlatformConfiguration } from "../pki/sgx-extension.js";
+import type { PlatformConfiguration } from "../../dcap/sgx-extension.js";
 
 export const PLATFORM_FORMAT = "confcom-sim-platform/1";
 

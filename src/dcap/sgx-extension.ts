@@ -1,5 +1,6 @@
 // The Intel SGX PCK certificate extension (OID 1.2.840.113741.1.13.1): a SEQUENCE of {OID, value}
 // pairs, nested for the TCB and the platform configuration, laid out as in Intel's PCK certificates.
+// One codec for both sides: the simulated PKI encodes it, the verifier decodes it (strictly, as QVL).
 import "reflect-metadata";
 import { AsnArray, AsnConvert, AsnParser, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from "@peculiar/asn1-schema";
 
@@ -131,9 +132,14 @@ export function encodeSgxExtension(v: SgxExtensionValues): ArrayBuffer {
   return encEntries(entries);
 }
 
-function index(entries: SgxExtensionEntry[], where: string): Map<string, ArrayBuffer> {
+const KNOWN_TOP = new Set([SgxOid.ppid, SgxOid.tcb, SgxOid.pceId, SgxOid.fmspc, SgxOid.sgxType, SgxOid.platformInstanceId, SgxOid.configuration]);
+const KNOWN_TCB = new Set([...Array.from({ length: 16 }, (_, i) => SgxOid.tcbComponent(i)), SgxOid.pceSvn, SgxOid.cpuSvn]);
+const KNOWN_CONFIGURATION = new Set([SgxOid.dynamicPlatform, SgxOid.cachedKeys, SgxOid.smtEnabled]);
+
+function index(entries: SgxExtensionEntry[], where: string, known: Set<string>): Map<string, ArrayBuffer> {
   const m = new Map<string, ArrayBuffer>();
   for (const e of entries) {
+    if (!known.has(e.id)) throw new SgxExtensionError(`SGX extension ${where}: unexpected entry ${e.id}`);
     if (m.has(e.id)) throw new SgxExtensionError(`SGX extension ${where}: duplicate entry ${e.id}`);
     m.set(e.id, e.value);
   }
@@ -146,37 +152,57 @@ function take(m: Map<string, ArrayBuffer>, id: string): ArrayBuffer {
   return v;
 }
 
-const decOctets = (v: ArrayBuffer) => Buffer.from(AsnParser.parse(v, OctetString).buffer);
-const decInt = (v: ArrayBuffer) => AsnParser.parse(v, AsnInteger).value;
-const decEnum = (v: ArrayBuffer) => AsnParser.parse(v, AsnEnumerated).value;
-const decBool = (v: ArrayBuffer) => AsnParser.parse(v, AsnBoolean).value;
-const decEntries = (v: ArrayBuffer) => Array.from(AsnParser.parse(v, SgxExtensionEntries));
+/** Parses one ASN.1 value, turning the library's errors into SgxExtensionError naming the entry. */
+function asn<T>(what: string, v: ArrayBuffer, parse: (v: ArrayBuffer) => T): T {
+  try {
+    return parse(v);
+  } catch (err) {
+    throw new SgxExtensionError(`SGX extension ${what} is malformed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
 
-/** Decodes the extension value; throws SgxExtensionError on a missing, duplicate or unexpected entry. */
+function octets(m: Map<string, ArrayBuffer>, id: string, size: number): Buffer {
+  const b = asn(id, take(m, id), (v) => Buffer.from(AsnParser.parse(v, OctetString).buffer));
+  if (b.length !== size) throw new SgxExtensionError(`SGX extension entry ${id} must be ${size} bytes, got ${b.length}`);
+  return b;
+}
+
+function integer(m: Map<string, ArrayBuffer>, id: string, max: number): number {
+  const n = asn(id, take(m, id), (v) => AsnParser.parse(v, AsnInteger).value);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new SgxExtensionError(`SGX extension entry ${id} must be an integer in [0, ${max}], got ${n}`);
+  return n;
+}
+
+const bool = (m: Map<string, ArrayBuffer>, id: string) => asn(id, take(m, id), (v) => AsnParser.parse(v, AsnBoolean).value);
+const entriesOf = (what: string, v: ArrayBuffer) => asn(what, v, (x) => Array.from(AsnParser.parse(x, SgxExtensionEntries)));
+
+/** Decodes the extension value; throws SgxExtensionError on a malformed, missing, duplicate or unexpected entry. */
 export function decodeSgxExtension(der: ArrayBuffer | ArrayBufferView): SgxExtensionValues {
   const buf = ArrayBuffer.isView(der) ? ab(new Uint8Array(der.buffer, der.byteOffset, der.byteLength)) : der;
-  const top = decEntries(buf);
+  const top = entriesOf("value", buf);
   if (top.length !== 5 && top.length !== 7)
     throw new SgxExtensionError(`SGX extension must have 5 (processor) or 7 (platform) entries, got ${top.length}`);
-  const m = index(top, "top level");
-  const tcb = index(decEntries(take(m, SgxOid.tcb)), "TCB");
+  const m = index(top, "top level", KNOWN_TOP);
+  const tcb = index(entriesOf("TCB", take(m, SgxOid.tcb)), "TCB", KNOWN_TCB);
   if (tcb.size !== 18) throw new SgxExtensionError(`SGX extension TCB must have 18 entries, got ${tcb.size}`);
+  const sgxType = asn(SgxOid.sgxType, take(m, SgxOid.sgxType), (v) => AsnParser.parse(v, AsnEnumerated).value);
+  if (!(sgxType in SgxType)) throw new SgxExtensionError(`SGX extension has unknown SGX type ${sgxType}`);
   const out: SgxExtensionValues = {
-    ppid: decOctets(take(m, SgxOid.ppid)),
-    components: Array.from({ length: 16 }, (_, i) => decInt(take(tcb, SgxOid.tcbComponent(i)))),
-    pceSvn: decInt(take(tcb, SgxOid.pceSvn)),
-    cpuSvn: decOctets(take(tcb, SgxOid.cpuSvn)),
-    pceId: decOctets(take(m, SgxOid.pceId)),
-    fmspc: decOctets(take(m, SgxOid.fmspc)),
-    sgxType: decEnum(take(m, SgxOid.sgxType)),
+    ppid: octets(m, SgxOid.ppid, 16),
+    components: Array.from({ length: 16 }, (_, i) => integer(tcb, SgxOid.tcbComponent(i), 255)),
+    pceSvn: integer(tcb, SgxOid.pceSvn, 0xffff),
+    cpuSvn: octets(tcb, SgxOid.cpuSvn, 16),
+    pceId: octets(m, SgxOid.pceId, 2),
+    fmspc: octets(m, SgxOid.fmspc, 6),
+    sgxType,
   };
   if (top.length === 7) {
-    out.platformInstanceId = decOctets(take(m, SgxOid.platformInstanceId));
-    const c = index(decEntries(take(m, SgxOid.configuration)), "configuration");
+    out.platformInstanceId = octets(m, SgxOid.platformInstanceId, 16);
+    const c = index(entriesOf("configuration", take(m, SgxOid.configuration)), "configuration", KNOWN_CONFIGURATION);
     out.configuration = {
-      dynamicPlatform: decBool(take(c, SgxOid.dynamicPlatform)),
-      cachedKeys: decBool(take(c, SgxOid.cachedKeys)),
-      smtEnabled: decBool(take(c, SgxOid.smtEnabled)),
+      dynamicPlatform: bool(c, SgxOid.dynamicPlatform),
+      cachedKeys: bool(c, SgxOid.cachedKeys),
+      smtEnabled: bool(c, SgxOid.smtEnabled),
     };
   }
   return out;
