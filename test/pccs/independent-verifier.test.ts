@@ -1,11 +1,10 @@
 // Phala's dcap-qvl (an independent, pure-JS port of Intel's QVL logic) given our root: it must accept
 // quotes from the simulated QE3 with our PKI and collateral, fetched directly or through our PCCS,
 // and report every configured outcome.
-import "reflect-metadata";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../src/common/x509.js";
 import { getCollateral, QuoteVerifier } from "@phala/dcap-qvl";
 import { silentLogger } from "../../src/common/log.js";
 import { startPccs } from "../../src/pccs/server.js";

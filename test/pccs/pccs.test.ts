@@ -1,10 +1,9 @@
-import "reflect-metadata";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createPublicKey } from "node:crypto";
 import path from "node:path";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../src/common/x509.js";
 import { Registry } from "prom-client";
 import { silentLogger } from "../../src/common/log.js";
 import { HEADERS, openEnvelope } from "../../src/pccs/api.js";

@@ -1,11 +1,10 @@
-import "reflect-metadata";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../src/common/x509.js";
 import type { Collateral } from "../../src/collateral/types.js";
 import { buildCollateral } from "../../src/sim/collateral/build.js";
 import { QE_STATUSES, TCB_PRESETS, type QeStatus, type TcbPreset } from "../../src/sim/collateral/config.js";

@@ -1,11 +1,10 @@
 // Shared by the simulated-platform and PCCS tests: temporary state directories, openssl as an
 // independent peer, and Intel's real certificates (from shared/data) to compare structure with.
-import "reflect-metadata";
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../src/common/x509.js";
 import { sharedDir } from "../support/paths.js";
 
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {

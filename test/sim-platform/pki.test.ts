@@ -1,10 +1,9 @@
-import "reflect-metadata";
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../src/common/x509.js";
 import { initPlatform, sgxExtensionOf } from "../../src/sim/platform/init.js";
 import { loadPlatformState, type PlatformState } from "../../src/sim/platform/load.js";
 import { reissueCrls, revokePck } from "../../src/sim/platform/reissue.js";
@@ -13,7 +12,6 @@ import { decodeSgxExtension, encodeSgxExtension, SGX_EXTENSION_OID, SgxType } fr
 import { cliEntry } from "../support/paths.js";
 import { asn1Shape, intelPckChain, intelCollateral, openssl, splitPem, tempDir, writeFiles } from "./fixtures.js";
 
-x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const DAY = 86_400_000;
 const pemOf = (c: x509.X509Certificate | x509.X509Crl) => (c instanceof x509.X509Crl ? crlPem(c) : c.toString("pem") + "\n");

@@ -1,16 +1,14 @@
 // Issues the simulated SGX PKI: root CA, PCK Processor/Platform CA, PCK leaf with the SGX extension,
 // TCB Signing, and the two CRLs. Extension set, order and criticality follow Intel's certificates:
 // AKI, CRL DP, SKI, KU (critical), BC (critical) [, SGX extension]; CRLs carry CRL Number and AKI.
-import "reflect-metadata";
 import crypto, { type KeyObject, type webcrypto } from "node:crypto";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../common/x509.js";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { CRLNumber, id_ce_cRLNumber } from "@peculiar/asn1-x509";
 import { ECDSA_SHA256, toWebKeyPair, type WebKeyPair } from "./keys.js";
 import { CN, crlUrls, intelStyleName, type PckCaType } from "./names.js";
 import { encodeSgxExtension, SGX_EXTENSION_OID, type SgxExtensionValues } from "../../dcap/sgx-extension.js";
 
-x509.cryptoProvider.set(crypto.webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 export type CertRole = "root" | "pckCa" | "pck" | "tcbSigning";
 export interface Validity {

@@ -1,7 +1,6 @@
 // (Re)issues the two CRLs of a platform state: the root CA CRL and the PCK CA CRL, optionally listing
 // the platform's PCK certificate as revoked. CRL numbers increase with every reissue.
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../common/x509.js";
 import type { KeyObject } from "node:crypto";
 import { crlNumberOf, issueCrl } from "../pki/issue.js";
 import { writeStateFile } from "./state-files.js";

@@ -3,8 +3,7 @@
 import crypto, { type KeyObject } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import { x509 } from "../../common/x509.js";
 import { validateCollateralConfig, type CollateralConfig } from "../collateral/config.js";
 import { assertP256PrivateKey } from "../pki/keys.js";
 import { validatePlatformRecord, type PlatformRecord } from "./record.js";
