@@ -1,0 +1,103 @@
+// AESM socket framing: a little-endian u32 length, then that many bytes of one serialized protobuf.
+// Intel's transport has no maximum; ours refuses an oversized length before allocating anything, so a
+// hostile 4 GiB prefix costs nothing. Shared by the client and the quote helper.
+import type { Socket } from "node:net";
+
+export const FRAME_HEADER_SIZE = 4;
+/** Largest request the quote helper accepts: the biggest real request (GetQuoteEx) is under 2 KiB. */
+export const DEFAULT_MAX_REQUEST_FRAME = 64 * 1024;
+
+export type FrameErrorReason = "too-large" | "truncated" | "timeout";
+
+export class FrameError extends Error {
+  constructor(
+    readonly reason: FrameErrorReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = "FrameError";
+  }
+}
+
+export function encodeFrame(payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.set(payload, FRAME_HEADER_SIZE);
+  return frame;
+}
+
+/**
+ * Accumulates chunks until one whole frame has arrived. The payload buffer is allocated only once the
+ * length is known to be within `maxSize`.
+ */
+export class FrameDecoder {
+  private header = Buffer.alloc(FRAME_HEADER_SIZE);
+  private headerFill = 0;
+  private payload: Buffer | undefined;
+  private payloadFill = 0;
+
+  constructor(private readonly maxSize: number) {}
+
+  /** Feeds a chunk; returns the payload once complete (later bytes are ignored), else undefined. */
+  push(chunk: Buffer): Buffer | undefined {
+    let offset = 0;
+    if (this.headerFill < FRAME_HEADER_SIZE) {
+      const n = Math.min(FRAME_HEADER_SIZE - this.headerFill, chunk.length);
+      chunk.copy(this.header, this.headerFill, 0, n);
+      this.headerFill += n;
+      offset = n;
+      if (this.headerFill < FRAME_HEADER_SIZE) return undefined;
+      const size = this.header.readUInt32LE(0);
+      if (size > this.maxSize) throw new FrameError("too-large", `frame of ${size} bytes exceeds the limit of ${this.maxSize}`);
+      this.payload = Buffer.alloc(size);
+    }
+    const payload = this.payload!;
+    const n = Math.min(payload.length - this.payloadFill, chunk.length - offset);
+    chunk.copy(payload, this.payloadFill, offset, offset + n);
+    this.payloadFill += n;
+    return this.payloadFill === payload.length ? payload : undefined;
+  }
+
+  /** Bytes received so far, for logs. */
+  get received(): number {
+    return this.headerFill + this.payloadFill;
+  }
+}
+
+export interface ReadFrameOptions {
+  maxSize: number;
+  /** Deadline for the whole frame, from the call; 0 = none. */
+  timeoutMs: number;
+}
+
+/** Reads exactly one frame from a socket; rejects with a FrameError or the socket's own error. */
+export function readFrame(socket: Socket, opts: ReadFrameOptions): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const decoder = new FrameDecoder(opts.maxSize);
+    const timer =
+      opts.timeoutMs > 0
+        ? setTimeout(() => finish(new FrameError("timeout", `no complete frame within ${opts.timeoutMs} ms (${decoder.received} bytes received)`)), opts.timeoutMs)
+        : undefined;
+    const onData = (chunk: Buffer) => {
+      let frame: Buffer | undefined;
+      try {
+        frame = decoder.push(chunk);
+      } catch (err) {
+        finish(err as Error);
+        return;
+      }
+      if (frame) finish(undefined, frame);
+    };
+    const onEnd = () => finish(new FrameError("truncated", `connection closed after ${decoder.received} bytes of a frame`));
+    const onError = (err: Error) => finish(err);
+    function finish(err: Error | undefined, frame?: Buffer) {
+      clearTimeout(timer);
+      socket.off("data", onData).off("end", onEnd).off("close", onEnd).off("error", onError);
+      socket.pause();
+      if (err) reject(err);
+      else resolve(frame!);
+    }
+    socket.on("data", onData).on("end", onEnd).on("close", onEnd).on("error", onError);
+    socket.resume();
+  });
+}

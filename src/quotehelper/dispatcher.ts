@@ -1,0 +1,44 @@
+// From a request frame to a response frame: decode once, run the message's handler, encode the answer
+// under the request's number with its errorCode. Unparseable frames get no answer, as from aesmd.
+import { AesmError, aesmErrorName } from "../aesm/error-codes.js";
+import { isLegacyKind } from "../aesm/kinds.js";
+import { AesmDecodeError, decodeRequest, encodeResponse, type AesmRequest, type AesmResponse } from "../aesm/messages.js";
+import type { Logger } from "../common/log.js";
+import { QuotingError } from "../quoting/backend.js";
+import { HANDLERS, legacy, type Handler, type HandlerContext } from "./handlers/index.js";
+import type { QuoteHelperMetrics } from "./metrics.js";
+import type { FrameHandler } from "./transport.js";
+
+export function createDispatcher(ctx: HandlerContext, log: Logger, metrics: QuoteHelperMetrics): FrameHandler {
+  return async (payload) => {
+    let req: AesmRequest;
+    try {
+      req = decodeRequest(payload);
+    } catch (err) {
+      if (!(err instanceof AesmDecodeError)) throw err;
+      log.warn({ bytes: payload.length, reason: err.message }, "unparseable request; closing the connection without a response");
+      metrics.requests.inc({ type: "unparseable", result: "closed" });
+      return undefined;
+    }
+    const stopTimer = metrics.latency.startTimer({ type: req.kind });
+    metrics.inFlight.inc();
+    let res: AesmResponse;
+    try {
+      const kind = req.kind;
+      res = isLegacyKind(kind) ? await legacy({ kind }) : await (HANDLERS[kind] as Handler<typeof kind>)(req as never, ctx);
+    } catch (err) {
+      res = { kind: req.kind, errorCode: codeOf(err) } as AesmResponse;
+      const level = err instanceof QuotingError ? "info" : "error";
+      log[level]({ type: req.kind, code: aesmErrorName(res.errorCode), err: (err as Error).message }, "request failed");
+    } finally {
+      metrics.inFlight.dec();
+      stopTimer();
+    }
+    metrics.requests.inc({ type: req.kind, result: aesmErrorName(res.errorCode) });
+    return encodeResponse(res);
+  };
+}
+
+function codeOf(err: unknown): AesmError {
+  return err instanceof QuotingError ? err.code : AesmError.UNEXPECTED_ERROR;
+}

@@ -1,0 +1,50 @@
+// The quote helper's Prometheus metrics, on its own registry.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface QuoteHelperMetrics {
+  registry: Registry;
+  requests: Counter<"type" | "result">;
+  latency: Histogram<"type">;
+  inFlight: Gauge;
+}
+
+export interface MetricsSources {
+  queueDepth(): number;
+  connections(): number;
+}
+
+export function createMetrics(sources: MetricsSources): QuoteHelperMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "confcom_quotehelper_" });
+  const requests = new Counter({
+    name: "confcom_quotehelper_requests_total",
+    help: "AESM requests by type and result (the AESM error code name; 'closed' for unparseable frames)",
+    labelNames: ["type", "result"] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "confcom_quotehelper_request_duration_seconds",
+    help: "Time from a complete request frame to its response, by request type",
+    labelNames: ["type"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const inFlight = new Gauge({ name: "confcom_quotehelper_requests_in_flight", help: "Requests being handled", registers: [registry] });
+  new Gauge({
+    name: "confcom_quotehelper_queue_depth",
+    help: "Quote operations waiting for a free worker",
+    registers: [registry],
+    collect() {
+      this.set(sources.queueDepth());
+    },
+  });
+  new Gauge({
+    name: "confcom_quotehelper_connections",
+    help: "Open client connections",
+    registers: [registry],
+    collect() {
+      this.set(sources.connections());
+    },
+  });
+  return { registry, requests, latency, inFlight };
+}

@@ -1,0 +1,129 @@
+// Shared by the quote-helper tests: a simulated platform, the daemon as a child process, raw frames.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { encodeFrame, readFrame } from "../../src/aesm/framing.js";
+import { decodeTargetInfo } from "../../src/sgx/report.js";
+import { ereportBytes } from "../../src/sim/enclave/ereport.js";
+import { simEnclaveIdentity } from "../../src/sim/enclave/identity.js";
+import { initPlatform } from "../../src/sim/platform/init.js";
+import type { SimPlatform } from "../../src/sim/platform/types.js";
+import { cliEntry } from "../support/paths.js";
+
+export function tempDir(prefix: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function simPlatform(dir: string): Promise<SimPlatform> {
+  return initPlatform(path.join(dir, "state"));
+}
+
+/** An app enclave's report for the QE whose 512-byte target info is given. */
+export function appReport(platform: SimPlatform, qeTargetInfo: Buffer, reportData = Buffer.alloc(64, 7)): Buffer {
+  return ereportBytes(platform, simEnclaveIdentity(), decodeTargetInfo(qeTargetInfo), reportData);
+}
+
+export interface HelperProcess {
+  child: ChildProcess;
+  socket: string;
+  metricsPort: number;
+  stderr(): string;
+  /** SIGTERM and wait; resolves to the exit code. */
+  stop(): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `confcom quote-helper --simulate` and resolves once it serves (or rejects with its stderr). */
+export function startHelper(stateDir: string, socket: string, extra: string[] = []): Promise<HelperProcess> {
+  const child = spawn(
+    process.execPath,
+    [cliEntry, "quote-helper", "--simulate", "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let err = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    let listening = false;
+    let metricsPort = 0;
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const port = /"port":(\d+)/.exec(err);
+      listening ||= err.includes("quote helper listening");
+      if (listening && port && !metricsPort) {
+        metricsPort = Number(port[1]);
+        resolve({
+          child,
+          socket,
+          metricsPort,
+          stderr: () => err,
+          exited,
+          stop: () => {
+            child.kill("SIGTERM");
+            return exited;
+          },
+        });
+      }
+    });
+    void exited.then((code) => reject(new Error(`quote-helper exited (${code}) before serving:\n${err}`)));
+  });
+}
+
+/** Runs `confcom ...` to completion. */
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Sends raw bytes and resolves to the response payload, or `undefined` if the server closed without one.
+ * `halfClose` ends the client's side after the bytes, as a client that gives up mid-frame does.
+ */
+export function rawCall(socketPath: string, bytes: Uint8Array, timeoutMs = 10_000, halfClose = false): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(socketPath);
+    s.once("error", reject);
+    s.once("connect", () => {
+      s.removeListener("error", reject);
+      s.on("error", () => undefined); // reported through readFrame
+      if (halfClose) s.end(bytes);
+      else s.write(bytes);
+      readFrame(s, { maxSize: 1 << 24, timeoutMs }).then(
+        (frame) => {
+          s.destroy();
+          resolve(frame);
+        },
+        (err: Error & { reason?: string; code?: string }) => {
+          s.destroy();
+          // A close with unread input in the server's buffer arrives as a reset: still "no response".
+          if (err.reason === "truncated" || err.code === "ECONNRESET" || err.code === "EPIPE") resolve(undefined);
+          else reject(err);
+        },
+      );
+    });
+  });
+}
+
+export const rawRequest = (socketPath: string, payload: Uint8Array) => rawCall(socketPath, encodeFrame(payload));
+
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m![1]);
+}
+
+export async function metricsText(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+  return res.text();
+}

@@ -1,0 +1,59 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AesmError } from "../../src/aesm/error-codes.js";
+import { silentLogger } from "../../src/common/log.js";
+import { QuotingError } from "../../src/quoting/backend.js";
+import { WorkerPoolBackend } from "../../src/quotehelper/pool/worker-pool.js";
+
+const module = new URL("./slow-backend.js", import.meta.url).href;
+const report = (b: number) => Buffer.alloc(432, b);
+const key = Buffer.alloc(256, 1);
+const start = (size: number, maxQueue: number, idleMs = 60_000, options: object = { delayMs: 40 }, minWorkers = 1) =>
+  WorkerPoolBackend.start({ name: "slow", module, options, size, maxQueue, idleMs, minWorkers, log: silentLogger() });
+
+test("starts one worker, grows to `size` under load, and retires extra workers when idle", async () => {
+  const pool = await start(3, 100, 300);
+  try {
+    assert.equal(pool.workers(), 1);
+    const quotes = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.getQuote(report(i), key)));
+    const threads = new Set(quotes.map((q) => q.quote.readUInt32LE(0)));
+    quotes.forEach((q, i) => assert.equal(q.quote.readUInt32LE(4), i, "each answer is for its own request"));
+    assert.equal(pool.workers(), 3);
+    assert.equal(threads.size, 3, "work spread over the grown workers");
+    for (let i = 0; i < 50 && pool.workers() > 1; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(pool.workers(), 1);
+    assert.equal((await pool.getQuote(report(1), key)).quote.length, 8, "still serving after retiring");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("--min-workers 0: no worker while idle, one starts on demand", async () => {
+  const pool = await start(2, 10, 200, { delayMs: 0 }, 0);
+  try {
+    for (let i = 0; i < 50 && pool.workers() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pool.workers(), 0);
+    assert.equal((await pool.getQuote(report(3), key)).quote.readUInt32LE(4), 3);
+    assert.ok(pool.workers() >= 1);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a full queue is BUSY at once; backend errors keep their AESM code", async () => {
+  const pool = await start(1, 2);
+  try {
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => pool.getQuote(report(i), key)));
+    assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "fulfilled", "rejected", "rejected", "rejected"]);
+    for (const r of results.slice(3)) assert.equal(((r as PromiseRejectedResult).reason as QuotingError).code, AesmError.BUSY);
+    await assert.rejects(pool.getQuote(report(0xff), key), (e: unknown) => e instanceof QuotingError && e.code === AesmError.INVALID_REPORT);
+    assert.equal(await pool.quoteSize(key), 8);
+  } finally {
+    await pool.close();
+  }
+  await assert.rejects(pool.getQuote(report(1), key), (e: unknown) => e instanceof QuotingError && e.code === AesmError.SERVICE_STOPPED);
+});
+
+test("a backend that cannot be built fails the start with ENCLAVE_LOAD_ERROR", async () => {
+  await assert.rejects(start(2, 1, 1000, { delayMs: 0, fail: true }), (e: unknown) => e instanceof QuotingError && e.code === AesmError.ENCLAVE_LOAD_ERROR && /no platform here/.test(e.message));
+});
