@@ -3,7 +3,10 @@
 import type { Bench, BenchResult } from "./harness.js";
 
 const suites: Record<string, () => Promise<{ default: Bench }>> = {
-  // "device plugin": () => import("./deviceplugin.bench.js"),
+  "quote helper": () => import("./quotehelper.bench.js"),
+  "device plugin": () => import("./deviceplugin.bench.js"),
+  "quote generation": () => import("./quote-generation.bench.js"),
+  "quote verification": () => import("./verify.bench.js"),
 };
 
 async function main() {

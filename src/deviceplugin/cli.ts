@@ -4,7 +4,6 @@ import { CliError, parseCount } from "../cli/errors.js";
 import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown } from "../common/shutdown.js";
-import { registerDemoCommand } from "../demo/cli.js";
 import { extendedResourceNameProblem } from "../kubelet/resource-name.js";
 import { DEFAULT_METRICS_ADDR, DEFAULT_RESOURCE_NAME, DEFAULT_SOCKET_DIR } from "./defaults.js";
 
@@ -79,5 +78,4 @@ Example (no SGX hardware, a kubelet directory of your own):
       throw new CliError(`device plugin failed to start: ${err instanceof Error ? err.message : String(err)}`, 1);
     }
   });
-  registerDemoCommand(program);
 }

@@ -4,7 +4,6 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { CliError, parseCount } from "../../cli/errors.js";
 import { createLogger } from "../../common/log.js";
-import { registerPccsCommand } from "../../pccs/cli.js";
 import { buildCollateral } from "../collateral/build.js";
 import { parseQeStatus, parseTcbPreset, TCB_PRESETS, QE_STATUSES, type CollateralConfig } from "../collateral/config.js";
 import type { CertRole, Validity } from "../pki/issue.js";
@@ -194,9 +193,8 @@ function registerCrl(sim: Command): void {
     });
 }
 
-export function registerSimPlatformCommands(program: Command, sim: Command): void {
+export function registerSimPlatformCommands(sim: Command): void {
   registerInit(sim);
   registerCollateral(sim);
   registerCrl(sim);
-  registerPccsCommand(program);
 }
