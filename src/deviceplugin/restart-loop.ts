@@ -9,7 +9,7 @@ import type { DevicePluginMetrics } from "./metrics.js";
 import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
 import type { EpcResourceManager } from "./resource-manager.js";
-import { claimSocketPath, fileIdentity, sameFile, type FileIdentity } from "./socket-file.js";
+import { claimPluginSocket, fileIdentity, sameFile, type FileIdentity } from "./socket-file.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
 
@@ -217,7 +217,7 @@ export class RestartLoop {
   }
 
   private async serve(): Promise<void> {
-    await claimSocketPath(this.socketPath);
+    await claimPluginSocket(this.socketPath);
     await this.server.start();
     this.served = await fileIdentity(this.socketPath);
     if (!this.served) throw new Error(`${this.socketPath} vanished right after binding`);

@@ -1,42 +1,14 @@
 // The socket file's life: aesmd owns a fixed path, so starting must not steal it from a live server,
 // must clear a stale file left by a crash, and must set the mode (0777 like aesmd) and group.
 import fs from "node:fs/promises";
-import net from "node:net";
-import path from "node:path";
 import { execFileSync } from "node:child_process";
+import { claimSocketPath } from "../common/socket-path.js";
 
-export class SocketInUseError extends Error {
-  constructor(readonly socketPath: string) {
-    super(`${socketPath} is in use: another AESM service is accepting connections there; stop it first`);
-    this.name = "SocketInUseError";
-  }
-}
+export { SocketInUseError } from "../common/socket-path.js";
 
-/** Makes `socketPath` ready to bind: creates its directory, refuses a live socket, removes a stale one. */
-export async function prepareSocketPath(socketPath: string): Promise<void> {
-  await fs.mkdir(path.dirname(socketPath), { recursive: true });
-  let stat;
-  try {
-    stat = await fs.lstat(socketPath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw err;
-  }
-  if (!stat.isSocket()) throw new Error(`${socketPath} exists and is not a socket; refusing to replace it`);
-  if (await isLive(socketPath)) throw new SocketInUseError(socketPath);
-  await fs.rm(socketPath, { force: true });
-}
-
-function isLive(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createConnection(socketPath);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
+/** Makes `socketPath` ready to bind (see claimSocketPath), naming the AESM service in the error. */
+export const prepareSocketPath = (socketPath: string) =>
+  claimSocketPath(socketPath, "another AESM service is accepting connections there; stop it first");
 
 /** Applies the mode and optional group (name or gid) to the bound socket file. */
 export async function setSocketAccess(socketPath: string, mode: number, group?: string): Promise<void> {
