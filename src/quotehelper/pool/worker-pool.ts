@@ -30,10 +30,15 @@ interface Task {
 
 interface Slot {
   worker: Worker;
-  task?: Task;
+  /** Tasks posted to this worker and not yet answered, by id. */
+  tasks: Map<number, Task>;
   retireTimer?: NodeJS.Timeout;
   retired?: boolean;
 }
+
+// Tasks a worker may hold at once. More than one keeps it busy while results and new tasks cross the
+// thread boundary; a worker still runs them one after another.
+const WORKER_PIPELINE_DEPTH = 4;
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
@@ -64,8 +69,11 @@ export class WorkerPoolBackend implements QuotingBackend {
     return pool;
   }
 
+  /** Requests waiting: queued here, or handed to a worker that is still busy with an earlier one. */
   queueDepth(): number {
-    return this.queue.length;
+    let waiting = this.queue.length;
+    for (const s of this.slots) waiting += Math.max(0, s.tasks.size - 1);
+    return waiting;
   }
 
   workers(): number {
@@ -112,17 +120,27 @@ export class WorkerPoolBackend implements QuotingBackend {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) return reject(new QuotingError(AesmError.SERVICE_STOPPED, "quoting pool closed"));
       const task: Task = { msg: { id: this.nextId++, op, args }, resolve: resolve as (v: unknown) => void, reject };
-      const idle = this.slots.find((s) => !s.task);
-      if (idle) return this.assign(idle, task);
-      if (this.slots.length + this.starting < this.opts.size) this.grow();
-      if (this.queue.length < this.opts.maxQueue) this.queue.push(task);
-      else reject(new QuotingError(AesmError.BUSY, `all ${this.slots.length} quoting workers busy and ${this.queue.length} requests queued`));
+      const slot = this.leastLoaded();
+      if (slot && slot.tasks.size === 0) return this.assign(slot, task);
+      const canGrow = this.slots.length + this.starting < this.opts.size;
+      if (canGrow) this.grow();
+      const waiting = this.queueDepth();
+      if (waiting >= this.opts.maxQueue)
+        return reject(new QuotingError(AesmError.BUSY, `all ${this.slots.length} quoting workers busy and ${waiting} requests waiting`));
+      if (!canGrow && slot && slot.tasks.size < WORKER_PIPELINE_DEPTH) this.assign(slot, task);
+      else this.queue.push(task);
     });
+  }
+
+  private leastLoaded(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots) if (!best || s.tasks.size < best.tasks.size) best = s;
+    return best;
   }
 
   private assign(slot: Slot, task: Task): void {
     clearTimeout(slot.retireTimer);
-    slot.task = task;
+    slot.tasks.set(task.msg.id, task);
     slot.worker.postMessage(task.msg);
   }
 
@@ -137,7 +155,7 @@ export class WorkerPoolBackend implements QuotingBackend {
   private spawn(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const worker = new Worker(WORKER_URL, { workerData: { module: this.opts.module, options: this.opts.options } satisfies WorkerInit });
-      const slot: Slot = { worker };
+      const slot: Slot = { worker, tasks: new Map() };
       let ready = false;
       worker.on("message", (m: WorkerMessage) => {
         if (m.type === "ready") {
@@ -149,9 +167,9 @@ export class WorkerPoolBackend implements QuotingBackend {
           reject(new QuotingError(AesmError.ENCLAVE_LOAD_ERROR, `quoting worker could not build its backend: ${m.message}`));
           void worker.terminate();
         } else {
-          const task = slot.task;
-          slot.task = undefined;
-          if (task && task.msg.id === m.id) {
+          const task = slot.tasks.get(m.id);
+          slot.tasks.delete(m.id);
+          if (task) {
             if (m.type === "result") task.resolve(m.value);
             else task.reject(new QuotingError(m.code, m.message));
           }
@@ -164,7 +182,8 @@ export class WorkerPoolBackend implements QuotingBackend {
         const i = this.slots.indexOf(slot);
         if (i >= 0) this.slots.splice(i, 1);
         clearTimeout(slot.retireTimer);
-        slot.task?.reject(new QuotingError(AesmError.ENCLAVE_LOST, "quoting worker exited during the request"));
+        for (const t of slot.tasks.values()) t.reject(new QuotingError(AesmError.ENCLAVE_LOST, "quoting worker exited during the request"));
+        slot.tasks.clear();
         if (!this.closed && !slot.retired) {
           this.opts.log.warn({ code }, "quoting worker exited; starting a new one");
           this.spawn().catch((err: Error) => this.opts.log.error({ err: err.message }, "could not replace a quoting worker"));
@@ -174,12 +193,12 @@ export class WorkerPoolBackend implements QuotingBackend {
   }
 
   private pump(slot: Slot): void {
-    const next = this.queue.shift();
-    if (next) return this.assign(slot, next);
+    while (slot.tasks.size < WORKER_PIPELINE_DEPTH && this.queue.length > 0) this.assign(slot, this.queue.shift()!);
+    if (slot.tasks.size > 0) return;
     const min = this.opts.minWorkers ?? 1;
     if (this.slots.length > min) {
       slot.retireTimer = setTimeout(() => {
-        if (slot.task || this.slots.length <= min) return;
+        if (slot.tasks.size > 0 || this.slots.length <= min) return;
         slot.retired = true;
         this.slots.splice(this.slots.indexOf(slot), 1);
         void slot.worker.terminate();
