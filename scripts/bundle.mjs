@@ -1,0 +1,42 @@
+// `npm run bundle`: the confcom CLI as one ESM file, dist/bundle/confcom.mjs, made with esbuild from
+// the tsc output (tsc emits the decorator metadata the ASN.1 schemas need; esbuild cannot).
+// Beside it: the quote helper's worker-thread entry points, which are loaded by URL relative to the
+// bundle (worker.js, backends/*.js). koffi is native: it stays external and ships in node_modules.
+import { build } from "esbuild";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dist = path.join(root, "dist");
+const out = path.join(dist, "bundle");
+const { version } = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+
+const common = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: ["koffi"],
+  define: { __CONFCOM_VERSION__: JSON.stringify(version) },
+  // CommonJS dependencies call require() for Node built-ins; give the ESM bundle one.
+  banner: { js: 'import { createRequire as __confcomCreateRequire } from "node:module"; const require = __confcomCreateRequire(import.meta.url);' },
+  legalComments: "none",
+  logLevel: "warning",
+};
+
+const entries = [
+  ["src/cli/main.js", "confcom.mjs"],
+  ["src/quotehelper/pool/worker.js", "worker.js"],
+  ["src/quotehelper/backends/simulated.js", "backends/simulated.js"],
+  ["src/quotehelper/backends/dcap.js", "backends/dcap.js"],
+];
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+// The .js entry points beside the bundle are ES modules too.
+writeFileSync(path.join(out, "package.json"), `${JSON.stringify({ type: "module", name: "confcom-bundle", version, private: true })}\n`);
+for (const [from, to] of entries) {
+  await build({ ...common, entryPoints: [path.join(dist, from)], outfile: path.join(out, to) });
+}
+process.stdout.write(`bundled ${entries.length} entry points into ${path.relative(root, out)}/\n`);

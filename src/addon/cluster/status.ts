@@ -1,0 +1,53 @@
+// `addon status`: the recorded config, each workload's rollout, and the EPC of each SGX node.
+import type { V1Node } from "@kubernetes/client-node";
+import { describeRef, type KubeClient } from "../../k8s/client.js";
+import { QUOTE_HELPER_KEY } from "../manifests/config-map.js";
+import { webhookServiceHost } from "../manifests/webhook.js";
+import { AddonStateError, NOT_ENABLED, readRecorded } from "./recorded.js";
+import { isWorkload, rolloutOf } from "./rollout.js";
+
+export interface NodeEpc {
+  node: string;
+  capacity: string;
+  allocatable: string;
+}
+
+export async function sgxNodes(client: KubeClient, resourceName: string): Promise<NodeEpc[]> {
+  const nodes = await client.list<V1Node>("v1", "Node");
+  return nodes
+    .filter((n) => n.status?.capacity?.[resourceName] !== undefined)
+    .map((n) => ({
+      node: n.metadata?.name ?? "?",
+      capacity: n.status?.capacity?.[resourceName] ?? "0",
+      allocatable: n.status?.allocatable?.[resourceName] ?? "0",
+    }))
+    .sort((a, b) => a.node.localeCompare(b.node));
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
+}
+
+export async function addonStatus(client: KubeClient, namespace: string): Promise<string[]> {
+  const recorded = await readRecorded(client, namespace);
+  if (!recorded) throw new AddonStateError(NOT_ENABLED);
+  const { config, objects } = recorded;
+  const lines = [
+    `Addon "confcom" is enabled in namespace ${namespace}.`,
+    `  ${QUOTE_HELPER_KEY}: ${config.quoteHelperEnabled}`,
+    `  image: ${config.image}`,
+    `  resource: ${config.resourceName}`,
+    `  webhook: ${config.webhook.kind === "url" ? config.webhook.url : `https://${webhookServiceHost(config)}`}`,
+    "Workloads:",
+  ];
+  for (const ref of objects.filter(isWorkload)) {
+    const st = await rolloutOf(client, ref);
+    lines.push(`  ${describeRef(ref)}: ${st.done ? "rolled out" : "rolling out"} (${st.summary})`);
+  }
+  const nodes = await sgxNodes(client, config.resourceName);
+  lines.push(`SGX nodes (${config.resourceName}, MiB of EPC):`);
+  if (nodes.length === 0) lines.push("  none advertises the resource yet");
+  else lines.push(...table([["NODE", "CAPACITY", "ALLOCATABLE"], ...nodes.map((n) => [n.node, n.capacity, n.allocatable])]).map((l) => `  ${l}`));
+  return lines;
+}

@@ -1,0 +1,99 @@
+// Pieces every add-on object shares: metadata and labels, SGX node targeting, the hardened container.
+import type { V1Affinity, V1Container, V1ObjectMeta, V1Probe, V1Toleration } from "@kubernetes/client-node";
+import { ADDON_NAME, type AddonConfig } from "../config.js";
+
+/** An object the add-on creates: apiVersion, kind and metadata are always set. */
+export interface AddonObject {
+  apiVersion: string;
+  kind: string;
+  metadata: V1ObjectMeta & { name: string };
+  [field: string]: unknown;
+}
+
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY_SELECTOR = `${MANAGED_BY_LABEL}=${ADDON_NAME}`;
+
+export function addonLabels(component: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": component,
+    "app.kubernetes.io/part-of": ADDON_NAME,
+    [MANAGED_BY_LABEL]: ADDON_NAME,
+  };
+}
+
+/** The labels a workload's selector matches: stable across versions, since selectors are immutable. */
+export function selectorLabels(component: string): Record<string, string> {
+  return { "app.kubernetes.io/name": component, "app.kubernetes.io/part-of": ADDON_NAME };
+}
+
+export function metadata(name: string, component: string, namespace?: string): AddonObject["metadata"] {
+  return { name, ...(namespace === undefined ? {} : { namespace }), labels: addonLabels(component) };
+}
+
+/** Linux amd64 nodes that carry one of the SGX labels or are a well-known SGX instance type. */
+export function sgxNodeAffinity(config: AddonConfig): V1Affinity {
+  const base = [
+    { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
+    { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] },
+  ];
+  const byLabel = config.nodeLabels.map((l) => ({
+    matchExpressions: [
+      ...base,
+      l.values.length === 0 ? { key: l.key, operator: "Exists" } : { key: l.key, operator: "In", values: l.values },
+    ],
+  }));
+  const byType =
+    config.instanceTypes.length === 0
+      ? []
+      : [{ matchExpressions: [...base, { key: "node.kubernetes.io/instance-type", operator: "In", values: config.instanceTypes }] }];
+  return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [...byLabel, ...byType] } } };
+}
+
+/** SGX pools are often tainted with the EPC resource name (the AKS docs do so off Azure). */
+export function sgxTolerations(config: AddonConfig): V1Toleration[] {
+  return [{ key: config.resourceName, operator: "Exists", effect: "NoSchedule" }, ...config.extraTolerations];
+}
+
+function httpProbe(path: string, port: number, periodSeconds: number): V1Probe {
+  return { httpGet: { path, port }, periodSeconds, timeoutSeconds: 2, failureThreshold: 3 };
+}
+
+export interface ContainerShape {
+  name: string;
+  image: string;
+  args: string[];
+  metricsPort: number;
+  /** The plugin runs as root to create its socket in the kubelet's root-owned directory. */
+  runAsRoot: boolean;
+  resources: NonNullable<V1Container["resources"]>;
+  env?: V1Container["env"];
+  volumeMounts?: V1Container["volumeMounts"];
+  extraPorts?: V1Container["ports"];
+}
+
+export function hardenedContainer(c: ContainerShape): V1Container {
+  return {
+    name: c.name,
+    image: c.image,
+    imagePullPolicy: "IfNotPresent",
+    command: ["confcom"],
+    args: c.args,
+    ...(c.env ? { env: c.env } : {}),
+    ports: [...(c.extraPorts ?? []), { name: "metrics", containerPort: c.metricsPort, protocol: "TCP" }],
+    livenessProbe: { ...httpProbe("/healthz", c.metricsPort, 20), initialDelaySeconds: 5 },
+    readinessProbe: httpProbe("/readyz", c.metricsPort, 10),
+    resources: c.resources,
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+      ...(c.runAsRoot ? { runAsUser: 0, runAsNonRoot: false } : { runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true }),
+    },
+    ...(c.volumeMounts ? { volumeMounts: c.volumeMounts } : {}),
+  };
+}
+
+/** Node-level DaemonSets replace a node's pod in place: never two on one node (maxSurge 0). */
+export const NODE_ROLLING_UPDATE = { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } };

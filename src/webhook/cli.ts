@@ -1,0 +1,68 @@
+// `confcom webhook`: the admission webhook daemon.
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
+import { CliError, parseCount } from "../cli/errors.js";
+import { createLogger } from "../common/log.js";
+import { onShutdown } from "../common/shutdown.js";
+import { QUOTE_HELPER_ANNOTATION } from "../addon/config.js";
+import { DEFAULT_MAX_BODY_BYTES } from "./review.js";
+
+interface WebhookFlags extends DaemonOptions {
+  tlsCert: string;
+  tlsKey: string;
+  host: string;
+  port: number;
+  resourceName: string;
+  maxBodyBytes: number;
+}
+
+export function registerWebhookCommand(program: Command): void {
+  const cmd = program
+    .command("webhook")
+    .description("serve the SGX admission webhook (AdmissionReview v1 over HTTPS at /mutate and /validate)")
+    .requiredOption("--tls-cert <file>", "serving certificate (PEM)")
+    .requiredOption("--tls-key <file>", "its private key (PEM)")
+    .option("--host <addr>", "address to listen on", "0.0.0.0")
+    .option("--port <n>", "HTTPS port (0 picks a free one)", parseCount("--port", 65535), 8443)
+    .option("--resource-name <name>", "the EPC extended resource", "kubernetes.azure.com/sgx_epc_mem_in_MiB")
+    .option("--max-body-bytes <n>", "largest AdmissionReview accepted", parseCount("--max-body-bytes"), DEFAULT_MAX_BODY_BYTES);
+  addDaemonOptions(cmd, "0.0.0.0:9412");
+  cmd.addHelpText(
+    "after",
+    `
+/mutate: a pod annotated ${QUOTE_HELPER_ANNOTATION}: "true" gets, in each app container with EPC in its
+limits, env SGX_AESM_ADDR=1 and the host's /var/run/aesmd (init containers are not changed).
+/validate: EPC requests equal limits and are whole MiB; pods without EPC are always allowed.`,
+  );
+  cmd.action(async (flags: WebhookFlags) => {
+    const read = async (file: string, what: string) =>
+      readFile(file).catch((err: Error) => {
+        throw new CliError(`cannot read the ${what} ${file}: ${err.message}`);
+      });
+    const [certPem, keyPem] = await Promise.all([read(flags.tlsCert, "certificate"), read(flags.tlsKey, "key")]);
+    const log = createLogger({ component: "webhook", level: flags.logLevel });
+    const { startWebhookServer } = await import("./server.js");
+    const { createWebhookMetrics } = await import("./metrics.js");
+    const { startOpsServer } = await import("../common/ops-server.js");
+    const metrics = createWebhookMetrics();
+    const server = await startWebhookServer({ host: flags.host, port: flags.port, certPem, keyPem, resourceName: flags.resourceName, maxBodyBytes: flags.maxBodyBytes, metrics, log }).catch(
+      (err: Error) => {
+        throw new CliError(`cannot serve the webhook: ${err.message}`);
+      },
+    );
+    let serving = true;
+    const ops = await startOpsServer({
+      addr: flags.metricsAddr,
+      registry: metrics.registry,
+      healthy: () => ({ ok: true }),
+      ready: () => (serving ? { ok: true } : { ok: false, reason: "shutting down" }),
+      log,
+    });
+    onShutdown(log, async () => {
+      serving = false;
+      await server.close();
+      await ops.close();
+    });
+  });
+}

@@ -1,0 +1,75 @@
+// What ships is what is tested: build dist/bundle/confcom.mjs with `scripts/bundle.mjs` and run it.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { FakeApiServer } from "../support/fake-apiserver.js";
+import { repoRoot } from "../support/paths.js";
+import { validateObject } from "./schema.js";
+
+const run = promisify(execFile);
+const bundle = path.join(repoRoot, "dist/bundle/confcom.mjs");
+let fake: FakeApiServer;
+
+before(async () => {
+  await run(process.execPath, [path.join(repoRoot, "scripts/bundle.mjs")], { cwd: repoRoot, timeout: 50_000 });
+  fake = await FakeApiServer.start();
+});
+after(() => fake?.close());
+
+test("the bundle is one file plus the quote helper's worker entry points", () => {
+  for (const f of ["confcom.mjs", "worker.js", "backends/simulated.js", "backends/dcap.js", "package.json"]) {
+    assert.ok(existsSync(path.join(repoRoot, "dist/bundle", f)), f);
+  }
+});
+
+test("the bundle prints its help and version", async () => {
+  const { stdout } = await run(process.execPath, [bundle, "--help"]);
+  for (const cmd of ["addon", "webhook", "device-plugin", "quote-helper"]) assert.match(stdout, new RegExp(`^  ${cmd} `, "m"));
+  const { stdout: version } = await run(process.execPath, [bundle, "--version"]);
+  assert.match(version, /^\d+\.\d+\.\d+/);
+});
+
+test("the bundle renders valid objects and enables the add-on against an API server", async () => {
+  const { stdout } = await run(process.execPath, [bundle, "addon", "render", "-o", "json", "--enable-sgxquotehelper"]);
+  const list = JSON.parse(stdout) as { kind: string; items: { apiVersion: string; kind: string; spec?: any }[] };
+  assert.equal(list.kind, "List");
+  for (const o of list.items) validateObject(o);
+  const ds = list.items.find((o) => o.kind === "DaemonSet")!;
+  assert.match(ds.spec.template.spec.containers[0].image, /^ghcr\.io\/confcom\/confcom:\d+\.\d+\.\d+/, "the default image tag is the package version");
+
+  const enable = await run(process.execPath, [bundle, "addon", "enable", "--kubeconfig", fake.kubeconfigPath, "--wait", "20s"]);
+  assert.match(enable.stdout, /Addon "confcom" is enabled/);
+  assert.ok(fake.find("DaemonSet", "sgx-plugin", "kube-system"));
+});
+
+test("the bundle's quote helper loads its worker entry points and answers on its socket", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "confcom-bundle-"));
+  const state = path.join(dir, "sgx");
+  const socket = path.join(dir, "aesm.socket");
+  await run(process.execPath, [bundle, "sim", "init", "--state", state], { timeout: 30_000 });
+  const helper = spawn(process.execPath, [bundle, "quote-helper", "--simulate", "--sim-state", state, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", "1"], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  try {
+    let log = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`quote helper did not start: ${log}`)), 30_000);
+      helper.stderr.on("data", (c: Buffer) => {
+        log += c.toString();
+        if (log.includes("quote helper listening")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      helper.once("exit", (code) => reject(new Error(`quote helper exited (${code}): ${log}`)));
+    });
+    const { stdout } = await run(process.execPath, [bundle, "aesm", "ping", "--socket", socket], { timeout: 20_000 });
+    assert.match(stdout, /1 attestation key id\(s\) supported/);
+  } finally {
+    helper.kill("SIGTERM");
+  }
+});

@@ -1,0 +1,174 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import type { V1DaemonSet, V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
+import { DEFAULT_NODE_LABELS, DEFAULT_SGX_INSTANCE_TYPES, type AddonConfig } from "../../src/addon/config.js";
+import { renderAddon, type AddonObject } from "../../src/addon/manifests/index.js";
+import { issueWebhookTls } from "../../src/addon/tls.js";
+import { validateObject } from "./schema.js";
+
+const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
+
+export function testConfig(over: Partial<AddonConfig> = {}): AddonConfig {
+  return {
+    image: "example.com/confcom:test",
+    namespace: "kube-system",
+    resourceName: RESOURCE,
+    quoteHelperEpcMiB: 8,
+    quoteHelperEnabled: true,
+    nodeLabels: DEFAULT_NODE_LABELS,
+    instanceTypes: DEFAULT_SGX_INSTANCE_TYPES,
+    extraTolerations: [],
+    webhook: { kind: "in-cluster" },
+    ...over,
+  };
+}
+
+const tls = await issueWebhookTls({ dnsNames: ["confcom-webhook.kube-system.svc"] });
+const find = <T>(objs: AddonObject[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  assert.ok(o, `${kind} ${name} is rendered`);
+  return o as unknown as T;
+};
+
+test("every rendered object is valid against the Kubernetes OpenAPI schema", () => {
+  for (const config of [testConfig(), testConfig({ quoteHelperEnabled: false, namespace: "confcom", extraTolerations: [{ key: "spot", operator: "Exists" }] })]) {
+    for (const o of renderAddon(config, tls)) assert.doesNotThrow(() => validateObject(o), `${o.kind} ${o.metadata.name}`);
+  }
+});
+
+test("the schema validator rejects a malformed DaemonSet (the check can fail)", () => {
+  const ds = structuredClone(find<V1DaemonSet>(renderAddon(testConfig(), tls), "DaemonSet", "sgx-plugin"));
+  (ds.spec!.template.spec!.containers[0]!.resources!.limits as Record<string, unknown>).cpu = { not: "a quantity" };
+  assert.throws(() => validateObject(ds as never), /limits\/cpu/);
+});
+
+test("every object carries the add-on's labels", () => {
+  for (const o of renderAddon(testConfig(), tls)) {
+    assert.equal(o.metadata.labels?.["app.kubernetes.io/managed-by"], "confcom", `${o.kind} ${o.metadata.name}`);
+    assert.equal(o.metadata.labels?.["app.kubernetes.io/part-of"], "confcom");
+    assert.ok(o.metadata.labels?.["app.kubernetes.io/name"]);
+  }
+});
+
+test("both DaemonSets run only on SGX nodes, hardened, as node-critical with maxSurge 0", () => {
+  const objs = renderAddon(testConfig({ extraTolerations: [{ key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule" }] }), tls);
+  for (const name of ["sgx-plugin", "sgx-quote-helper"]) {
+    const ds = find<V1DaemonSet>(objs, "DaemonSet", name);
+    assert.equal(ds.metadata?.namespace, "kube-system");
+    const pod = ds.spec!.template.spec!;
+    assert.equal(pod.priorityClassName, "system-node-critical");
+    assert.deepEqual(ds.spec!.updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+    const terms = pod.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms;
+    const keys = terms.map((t) => t.matchExpressions!.map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join("|")}`));
+    assert.ok(keys.some((k) => k.includes("sgx.intel.com/capable In true")));
+    assert.ok(keys.some((k) => k.includes("intel.feature.node.kubernetes.io/sgx In true")));
+    assert.ok(keys.some((k) => k.some((e) => e.startsWith("node.kubernetes.io/instance-type In ") && e.includes("Standard_DC4s_v3"))));
+    for (const t of keys) assert.ok(t.includes("kubernetes.io/os In linux"), "every term also requires linux");
+    assert.deepEqual(pod.tolerations![0], { key: RESOURCE, operator: "Exists", effect: "NoSchedule" });
+    assert.equal(pod.tolerations![1]!.key, "kubernetes.azure.com/scalesetpriority");
+    for (const c of pod.containers) {
+      const sc = c.securityContext!;
+      assert.equal(sc.readOnlyRootFilesystem, true);
+      assert.deepEqual(sc.capabilities, { drop: ["ALL"] });
+      assert.equal(sc.privileged, false);
+      assert.equal(sc.allowPrivilegeEscalation, false);
+      assert.ok(c.resources?.requests?.cpu && c.resources?.limits?.memory);
+      assert.equal(c.livenessProbe?.httpGet?.path, "/healthz");
+      assert.equal(c.readinessProbe?.httpGet?.path, "/readyz");
+      const metricsPort = c.ports!.find((p) => p.name === "metrics")!.containerPort;
+      assert.equal(c.livenessProbe?.httpGet?.port, metricsPort);
+      assert.ok(c.args!.some((a) => a.startsWith("--metrics-addr=") && a.endsWith(`:${metricsPort}`)), "the daemon serves its probes on the probed port");
+    }
+    for (const v of pod.volumes ?? []) assert.notEqual(v.hostPath?.path, "/dev/sgx", "never /dev/sgx as a directory");
+  }
+});
+
+test("the plugin mounts the kubelet directory and the SGX device nodes as CharDevice", () => {
+  const ds = find<V1DaemonSet>(renderAddon(testConfig(), tls), "DaemonSet", "sgx-plugin");
+  const pod = ds.spec!.template.spec!;
+  const hostPaths = Object.fromEntries(pod.volumes!.map((v) => [v.hostPath!.path, v.hostPath!.type]));
+  assert.deepEqual(hostPaths, { "/var/lib/kubelet/device-plugins": "Directory", "/dev/sgx_enclave": "CharDevice", "/dev/sgx_provision": "CharDevice" });
+  const c = pod.containers[0]!;
+  assert.equal(c.securityContext!.runAsUser, 0, "root to create its socket in the kubelet's directory");
+  assert.ok(c.args!.includes(`--resource-name=${RESOURCE}`));
+  assert.equal(pod.serviceAccountName, "sgx-plugin");
+});
+
+test("the quote helper requests EPC as request = limit and shares /var/run/aesmd with the host", () => {
+  const ds = find<V1DaemonSet>(renderAddon(testConfig({ quoteHelperEpcMiB: 12 }), tls), "DaemonSet", "sgx-quote-helper");
+  const pod = ds.spec!.template.spec!;
+  const c = pod.containers[0]!;
+  assert.equal(c.resources!.requests![RESOURCE], "12");
+  assert.equal(c.resources!.limits![RESOURCE], "12");
+  assert.deepEqual(pod.volumes, [{ name: "aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } }]);
+  assert.deepEqual(c.volumeMounts, [{ name: "aesmd", mountPath: "/var/run/aesmd" }]);
+  assert.ok(c.args!.includes("--socket=/var/run/aesmd/aesm.socket"));
+  assert.equal(pod.automountServiceAccountToken, false, "the quote helper needs no API access");
+});
+
+test("RBAC: the plugin may get/patch nodes and patch nodes/status, nothing more; the quote helper has none", () => {
+  const objs = renderAddon(testConfig(), tls);
+  const role = find<{ rules: unknown }>(objs, "ClusterRole", "confcom:sgx-plugin");
+  assert.deepEqual(role.rules, [
+    { apiGroups: [""], resources: ["nodes"], verbs: ["get", "patch"] },
+    { apiGroups: [""], resources: ["nodes/status"], verbs: ["patch"] },
+  ]);
+  const binding = find<{ subjects: unknown }>(objs, "ClusterRoleBinding", "confcom:sgx-plugin");
+  assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: "sgx-plugin", namespace: "kube-system" }]);
+  assert.equal(objs.filter((o) => o.kind === "ClusterRole" || o.kind === "Role").length, 1);
+});
+
+test("the quote helper is rendered only when enabled", () => {
+  const names = (c: AddonConfig) => renderAddon(c, tls).map((o) => `${o.kind}/${o.metadata.name}`);
+  assert.ok(names(testConfig()).includes("DaemonSet/sgx-quote-helper"));
+  const off = names(testConfig({ quoteHelperEnabled: false }));
+  assert.ok(!off.some((n) => n.includes("sgx-quote-helper")));
+  const cm = renderAddon(testConfig({ quoteHelperEnabled: false }), tls)[0]!;
+  assert.equal((cm as { data?: Record<string, string> }).data?.ACCSGXQuoteHelperEnabled, "false");
+});
+
+test("webhook configurations: Ignore, no side effects, v1, pod CREATE, kube-system skipped, caBundle trusts the serving cert", () => {
+  const config = testConfig({ namespace: "confcom-system" });
+  const tlsNs = tls;
+  const objs = renderAddon(config, tlsNs);
+  const mutating = find<V1MutatingWebhookConfiguration>(objs, "MutatingWebhookConfiguration", "confcom-sgx-mutator");
+  const validating = find<V1ValidatingWebhookConfiguration>(objs, "ValidatingWebhookConfiguration", "confcom-sgx-validator");
+  assert.equal(mutating.webhooks![0]!.reinvocationPolicy, "IfNeeded");
+  for (const [hook, path] of [[mutating.webhooks![0]!, "/mutate"], [validating.webhooks![0]!, "/validate"]] as const) {
+    assert.equal(hook.failurePolicy, "Ignore");
+    assert.equal(hook.sideEffects, "None");
+    assert.deepEqual(hook.admissionReviewVersions, ["v1"]);
+    assert.deepEqual(hook.rules, [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" }]);
+    assert.deepEqual(hook.namespaceSelector, { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system", "confcom-system"] }] });
+    assert.deepEqual(hook.clientConfig.service, { name: "confcom-webhook", namespace: "confcom-system", path, port: 443 });
+    const ca = new X509Certificate(Buffer.from(hook.clientConfig.caBundle!, "base64"));
+    const secret = find<V1Secret>(objs, "Secret", "confcom-webhook-tls");
+    const leaf = new X509Certificate(Buffer.from(secret.data!["tls.crt"]!, "base64"));
+    assert.ok(leaf.checkIssued(ca) && leaf.verify(ca.publicKey), "the caBundle signed the serving certificate");
+  }
+});
+
+test("the serving certificate names the Service", async () => {
+  const t = await issueWebhookTls({ dnsNames: ["confcom-webhook.ns1.svc", "confcom-webhook.ns1"] });
+  const leaf = new X509Certificate(t.certPem);
+  assert.match(leaf.subjectAltName ?? "", /DNS:confcom-webhook\.ns1\.svc/);
+  assert.equal(leaf.checkHost("confcom-webhook.ns1.svc"), "confcom-webhook.ns1.svc");
+  assert.equal(leaf.checkHost("other.ns1.svc"), undefined);
+  assert.equal(new X509Certificate(t.caPem).ca, true);
+});
+
+test("--webhook-url mode registers the external URL and deploys no webhook", () => {
+  const pem = tls.caPem;
+  const objs = renderAddon(testConfig({ webhook: { kind: "url", url: "https://hooks.example.com/sgx/", caBundlePem: pem } }));
+  assert.ok(!objs.some((o) => o.kind === "Deployment" || o.kind === "Service" || o.kind === "Secret"));
+  const m = find<V1MutatingWebhookConfiguration>(objs, "MutatingWebhookConfiguration", "confcom-sgx-mutator");
+  assert.deepEqual(m.webhooks![0]!.clientConfig, { url: "https://hooks.example.com/sgx/mutate", caBundle: Buffer.from(pem).toString("base64") });
+  const v = find<V1ValidatingWebhookConfiguration>(objs, "ValidatingWebhookConfiguration", "confcom-sgx-validator");
+  assert.equal(v.webhooks![0]!.clientConfig.url, "https://hooks.example.com/sgx/validate");
+  for (const o of objs) assert.doesNotThrow(() => validateObject(o));
+});
+
+test("an in-cluster webhook cannot be rendered without its TLS material", () => {
+  assert.throws(() => renderAddon(testConfig()), /TLS/);
+});
