@@ -49,7 +49,7 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--backend <name>", "dcap (Intel's libsgx_dcap_ql, on real hardware) or simulated; default dcap, or simulated with --simulate")
     .option("--dcap-library <path>", "libsgx_dcap_ql to load (with --backend dcap)")
     .option("--workers <n>", "quoting worker threads (default: the number of cores; 1 for dcap)", parseCount("--workers", 256))
-    .option("--min-workers <n>", "quoting workers kept while idle; more start under load, up to --workers", parseCount("--min-workers", 256), 1)
+    .option("--min-workers <n>", "quoting workers kept while idle (one always starts to check the backend, then retires); more start under load, up to --workers", parseCount("--min-workers", 256), 0)
     .option("--worker-idle-ms <ms>", "idle time after which a worker beyond --min-workers exits", parseCount("--worker-idle-ms"), 30_000)
     .option("--max-queue <n>", "quote requests allowed to wait for a worker; beyond, BUSY (18)", parseCount("--max-queue"), 256)
     .option("--max-frame-size <bytes>", "largest request frame accepted", parseCount("--max-frame-size", 0xffffffff), DEFAULT_MAX_REQUEST_FRAME)

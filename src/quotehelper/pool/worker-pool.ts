@@ -15,7 +15,7 @@ export interface WorkerPoolOptions extends WorkerInit {
   size: number;
   /** Operations allowed to wait for a worker; more are refused with BUSY. */
   maxQueue: number;
-  /** Workers kept when idle (default 1; 0 trades a cold start on the next request for memory). */
+  /** Workers kept when idle (default 1 here; the CLI uses 0: an idle node-wide service should hold no worker). */
   minWorkers?: number;
   /** How long a worker beyond `minWorkers` may stay idle before it exits; default 30 s. */
   idleMs?: number;
