@@ -1,7 +1,9 @@
-// `npm run bundle`: the confcom CLI as one ESM file, dist/bundle/confcom.mjs, made with esbuild from
-// the tsc output (tsc emits the decorator metadata the ASN.1 schemas need; esbuild cannot).
-// Beside it: the quote helper's worker-thread entry points, which are loaded by URL relative to the
-// bundle (worker.js, backends/*.js). koffi is native: it stays external and ships in node_modules.
+// `npm run bundle`: the confcom CLI as ESM, dist/bundle/confcom.mjs, made with esbuild from the tsc
+// output (tsc emits the decorator metadata the ASN.1 schemas need; esbuild cannot). Code-split: the
+// entry holds the command table, and each concern's lazy import() is a chunk beside it (chunk-*.mjs),
+// so a daemon loads only its own command's code. Beside them: the quote helper's worker-thread entry
+// points, loaded by URL relative to the code that starts them (worker.js, backends/*.js), which is why
+// chunks sit in the same directory. koffi is native: it stays external and ships in node_modules.
 import { build } from "esbuild";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -25,8 +27,7 @@ const common = {
   logLevel: "warning",
 };
 
-const entries = [
-  ["src/cli/main.js", "confcom.mjs"],
+const workers = [
   ["src/quotehelper/pool/worker.js", "worker.js"],
   ["src/quotehelper/backends/simulated.js", "backends/simulated.js"],
   ["src/quotehelper/backends/dcap.js", "backends/dcap.js"],
@@ -36,7 +37,15 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 // The .js entry points beside the bundle are ES modules too.
 writeFileSync(path.join(out, "package.json"), `${JSON.stringify({ type: "module", name: "confcom-bundle", version, private: true })}\n`);
-for (const [from, to] of entries) {
+await build({
+  ...common,
+  entryPoints: { confcom: path.join(dist, "src/cli/main.js") },
+  outdir: out,
+  splitting: true,
+  chunkNames: "chunk-[hash]",
+  outExtension: { ".js": ".mjs" },
+});
+for (const [from, to] of workers) {
   await build({ ...common, entryPoints: [path.join(dist, from)], outfile: path.join(out, to) });
 }
-process.stdout.write(`bundled ${entries.length} entry points into ${path.relative(root, out)}/\n`);
+process.stdout.write(`bundled the CLI (code-split) and ${workers.length} worker entry points into ${path.relative(root, out)}/\n`);

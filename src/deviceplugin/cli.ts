@@ -1,11 +1,19 @@
 // `confcom device-plugin`: the SGX EPC device plugin daemon. Also registers `confcom demo`, its showcase.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { CliError, parseCount } from "../cli/errors.js";
 import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown } from "../common/shutdown.js";
 import { extendedResourceNameProblem } from "../kubelet/resource-name.js";
-import { DEFAULT_METRICS_ADDR, DEFAULT_RESOURCE_NAME, DEFAULT_SOCKET_DIR } from "./defaults.js";
+import {
+  DEFAULT_ENCLAVE_DEVICES,
+  DEFAULT_ENCLAVE_RESOURCE_NAME,
+  DEFAULT_METRICS_ADDR,
+  DEFAULT_RESOURCE_NAME,
+  DEFAULT_SOCKET_DIR,
+  EPC_MODES,
+  type EpcMode,
+} from "./defaults.js";
 
 interface DevicePluginFlags extends DaemonOptions {
   resourceName: string;
@@ -16,13 +24,23 @@ interface DevicePluginFlags extends DaemonOptions {
   devRoot?: string;
   hostRoot: string;
   provision: boolean;
+  epcMode: EpcMode;
+  enclaveDevices: number;
+  nodeName?: string;
+  nodeLabels?: boolean;
+  kubeconfig?: string;
+}
+
+function parseEpcMode(value: string): EpcMode {
+  if (!(EPC_MODES as readonly string[]).includes(value)) throw new CliError(`--epc-mode must be one of ${EPC_MODES.join(", ")}, got "${value}"`, 2);
+  return value as EpcMode;
 }
 
 export function registerDevicePluginCommands(program: Command): void {
   const cmd = program
     .command("device-plugin")
     .description(
-      "serve the SGX EPC as a kubelet device-plugin resource, one device per MiB, and keep it registered across kubelet restarts",
+      "serve the SGX EPC to the kubelet (one device per MiB, or as node-status capacity when too large) and keep it registered across kubelet restarts",
     )
     .option("--resource-name <name>", "extended resource to advertise", DEFAULT_RESOURCE_NAME)
     .option("--socket-dir <dir>", "the kubelet's device-plugin directory (kubelet.sock lives there)", DEFAULT_SOCKET_DIR)
@@ -30,16 +48,40 @@ export function registerDevicePluginCommands(program: Command): void {
     .option("--simulate", "no SGX hardware: simulated EPC and device nodes")
     .option("--sim-epc-mib <n>", "EPC size of the simulated platform in MiB (with --simulate)", parseCount("--sim-epc-mib"))
     .option("--dev-root <dir>", "root under which /dev/sgx_* are found (default /; with --simulate, a temporary simulated one)")
-    .option("--host-root <dir>", "root under which /sys is read for EPC discovery", "/")
+    .option("--host-root <dir>", "root under which /sys is read for EPC discovery and NFD's features.d is found", "/")
     .option("--provision", "give containers the SGX provision device node too", true)
-    .option("--no-provision", "never give containers the provision device node");
+    .option("--no-provision", "never give containers the provision device node")
+    .option(
+      "--epc-mode <mode>",
+      "auto (devices when it fits), devices (one device per MiB) or node-status (EPC capacity patched on the Node)",
+      parseEpcMode,
+      "auto",
+    )
+    .option(
+      "--enclave-devices <n>",
+      `devices of ${DEFAULT_ENCLAVE_RESOURCE_NAME} (one per EPC-using container), in both modes`,
+      parseCount("--enclave-devices"),
+      DEFAULT_ENCLAVE_DEVICES,
+    )
+    .addOption(new Option("--node-name <name>", "this node, for its labels and node-status capacity").env("NODE_NAME"))
+    .option("--node-labels", "label the node once SGX is found (default: when the node name is known)")
+    .option("--no-node-labels", "neither label the node through the API nor write the NFD feature file")
+    .option("--kubeconfig <file>", "reach the API with this kubeconfig (default: the pod's service account, if any)");
   addDaemonOptions(cmd, DEFAULT_METRICS_ADDR);
   cmd.addHelpText(
     "after",
     `
+Node: once SGX is found, labels sgx.intel.com/capable=true and confcom.io/sgx-epc-mib=<MiB> go to
+<host-root>/etc/kubernetes/node-feature-discovery/features.d/confcom-sgx when that directory exists (NFD),
+and, with the node name, onto the Node through the API (retried with backoff while it is unreachable;
+the kubelet side never waits for it).
+In node-status mode the EPC is the Node's status.capacity[--resource-name], kept there across kubelet
+restarts and left in place on exit (pods also need ${DEFAULT_ENCLAVE_RESOURCE_NAME}, which goes with us).
+
 Metrics on --metrics-addr (/metrics): confcom_device_plugin_registered, _devices{health}, _epc_mib,
 _allocations_total{result}, _registrations_total, _reregistrations_total, _registration_errors_total,
-_last_error_info{message}, _list_and_watch_streams. /readyz is 200 only while registered and healthy.
+_last_error_info{message}, _list_and_watch_streams. /readyz is 200 only while registered and healthy
+(node-status mode: and the capacity published).
 
 Example (no SGX hardware, a kubelet directory of your own):
   confcom device-plugin --simulate --sim-epc-mib 16384 --socket-dir /tmp/dp --metrics-addr 127.0.0.1:0`,
@@ -48,12 +90,13 @@ Example (no SGX hardware, a kubelet directory of your own):
     const problem = extendedResourceNameProblem(flags.resourceName);
     if (problem) throw new CliError(`--resource-name: ${problem}`, 2);
     if (flags.simEpcMib !== undefined && !flags.simulate) throw new CliError("--sim-epc-mib needs --simulate", 2);
-    for (const [name, v] of [["--epc-mib", flags.epcMib], ["--sim-epc-mib", flags.simEpcMib]] as const) {
+    for (const [name, v] of [["--epc-mib", flags.epcMib], ["--sim-epc-mib", flags.simEpcMib], ["--enclave-devices", flags.enclaveDevices]] as const) {
       if (v === 0) throw new CliError(`${name} must be at least 1`, 2);
     }
+    if (flags.nodeLabels === true && !flags.nodeName) throw new CliError("--node-labels needs the node name (NODE_NAME or --node-name)", 2);
     const log = createLogger({ component: "device-plugin", level: flags.logLevel });
     // Loaded here, not at registration: other commands need none of gRPC, protobuf or prom-client.
-    const { startDevicePlugin, EpcTooLargeError } = await import("./daemon.js");
+    const { startDevicePlugin, EpcTooLargeError, NodeStatusModeError } = await import("./daemon.js");
     const { SocketInUseError } = await import("./socket-file.js");
     try {
       const daemon = await startDevicePlugin(
@@ -67,14 +110,19 @@ Example (no SGX hardware, a kubelet directory of your own):
           hostRoot: flags.hostRoot,
           provision: flags.provision,
           metricsAddr: flags.metricsAddr,
+          epcMode: flags.epcMode,
+          enclaveDevices: flags.enclaveDevices,
+          nodeName: flags.nodeName || undefined,
+          nodeLabels: flags.nodeLabels,
+          kubeconfig: flags.kubeconfig,
         },
         log,
       );
       onShutdown(log, () => daemon.stop());
     } catch (err) {
-      // Startup problems (socket held by another plugin, EPC too large, metrics port taken) are the
-      // operator's to fix: a clear message, no stack.
-      if (err instanceof SocketInUseError || err instanceof EpcTooLargeError) throw new CliError(err.message, 1);
+      // Startup problems (socket held by another plugin, EPC too large, no API for node-status mode,
+      // metrics port taken) are the operator's to fix: a clear message, no stack.
+      if (err instanceof SocketInUseError || err instanceof EpcTooLargeError || err instanceof NodeStatusModeError) throw new CliError(err.message, 1);
       throw new CliError(`device plugin failed to start: ${err instanceof Error ? err.message : String(err)}`, 1);
     }
   });

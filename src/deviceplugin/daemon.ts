@@ -1,15 +1,30 @@
 // `confcom device-plugin` assembled: find the EPC and the SGX device nodes, then serve and register the
-// EPC resource through the restart loop, with /metrics, /healthz and /readyz beside it. A node without
-// SGX (or with more EPC than device mode can advertise) gets one clear log line and an idle, not-ready
-// daemon: a DaemonSet pod that stays up instead of crash-looping.
+// resources through restart loops, with /metrics, /healthz and /readyz beside it. Two EPC modes:
+// - devices: the EPC resource as one device per MiB (while its ListAndWatch fits the kubelet's 4 MiB);
+// - node-status: the EPC capacity patched onto the Node's status (no ListAndWatch), for any size.
+// In both, the enclave resource (N devices) hands out the SGX device nodes, so pods that ask for EPC plus
+// one enclave device (the webhook adds it) schedule and start the same way in either mode. Once SGX is
+// found the node is labelled (API, NFD feature file) by the node publisher, which never blocks the
+// kubelet side. A node without SGX (or, in devices mode, with too much EPC found on the host) gets one
+// clear log line and an idle, not-ready daemon: a DaemonSet pod that stays up instead of crash-looping.
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Logger } from "../common/log.js";
 import { startOpsServer, type OpsServer } from "../common/ops-server.js";
-import { DEFAULT_SOCKET_NAME } from "./defaults.js";
+import { inClusterAvailable, KubeClient, type KubeClientOptions } from "../k8s/client.js";
+import {
+  DEFAULT_ENCLAVE_DEVICES,
+  DEFAULT_ENCLAVE_RESOURCE_NAME,
+  DEFAULT_ENCLAVE_SOCKET_NAME,
+  DEFAULT_SOCKET_NAME,
+  type EpcMode,
+} from "./defaults.js";
 import { maxDevices, snapshotWireBytes, UNHEALTHY } from "./device-ids.js";
 import { DevicePluginMetrics } from "./metrics.js";
+import { writeNfdFeatureFile } from "./nfd-feature-file.js";
+import { sgxNodeLabels } from "./node-labels.js";
+import { NodePublisher, type NodePublisherOptions } from "./node-publisher.js";
 import { devicePlatform, type DevicePlatform, type EpcFinding } from "./platform.js";
 import { RestartLoop } from "./restart-loop.js";
 import { EpcResourceManager } from "./resource-manager.js";
@@ -28,16 +43,41 @@ export interface DevicePluginConfig {
   hostRoot: string;
   provision: boolean;
   metricsAddr: string;
+  /** Default auto: devices while the EPC fits one ListAndWatch message, else node-status. */
+  epcMode?: EpcMode;
+  enclaveResourceName?: string;
+  enclaveSocketName?: string;
+  enclaveDevices?: number;
+  /** This node's name (NODE_NAME from the downward API): needed to label the node and for node-status mode. */
+  nodeName?: string;
+  /** Label the node through the API (undefined: when the node name is known); false also skips the NFD file. */
+  nodeLabels?: boolean;
+  /** A kubeconfig for the API; without one, the pod's service account when there is one. */
+  kubeconfig?: string;
+  publisher?: Pick<NodePublisherOptions, "backoffInitialMs" | "backoffMaxMs" | "verifyEveryMs">;
   nodePollMs?: number;
   platform?: DevicePlatform;
 }
 
+export interface ServedResource {
+  readonly loop: RestartLoop;
+  readonly rm: EpcResourceManager;
+}
+
 export interface DevicePluginDaemon {
   readonly ops: OpsServer;
-  /** Why the daemon is idle (no SGX, too much EPC), or null in device mode. */
+  /** Why the daemon is idle (no SGX, too much EPC), or null when serving. */
   readonly idleReason: string | null;
+  readonly mode: "devices" | "node-status" | null;
+  /** The EPC resource (devices mode only). */
   readonly loop: RestartLoop | null;
   readonly rm: EpcResourceManager | null;
+  /** The enclave resource (both modes). */
+  readonly enclave: ServedResource | null;
+  /** Labels and (node-status mode) capacity on the Node object; null without node name or API. */
+  readonly publisher: NodePublisher | null;
+  /** The NFD feature file written, if NFD's features.d exists. */
+  readonly nfdFile: string | null;
   readonly devRoot: string;
   stop(): Promise<void>;
 }
@@ -50,28 +90,61 @@ export class EpcTooLargeError extends Error {
   }
 }
 
+/** Node-status mode was chosen (or is needed) but the node name or the Kubernetes API is missing. */
+export class NodeStatusModeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NodeStatusModeError";
+  }
+}
+
 function tooLargeMessage(epcMiB: number): string {
   const limit = maxDevices();
   return (
     `EPC of ${epcMiB} MiB is too large for device mode: its ListAndWatch snapshot would be ` +
     `${snapshotWireBytes(epcMiB, UNHEALTHY)} bytes, over the kubelet's 4 MiB (4194304 bytes) message limit; ` +
-    `the largest EPC device mode can advertise is ${limit} MiB`
+    `the largest EPC device mode can advertise is ${limit} MiB (--epc-mode node-status or auto has no limit)`
   );
 }
 
-/** Why device mode is off on this node (logged once, served as /readyz's reason), or the EPC to advertise. */
-function deviceMode(epc: EpcFinding, resourceName: string): { idle: string } | { epcMiB: number } {
-  if (!epc.found) return { idle: `no SGX EPC on this node (${epc.reasons.join("; ")}); not advertising ${resourceName}` };
-  if (epc.epcMiB <= maxDevices()) return { epcMiB: epc.epcMiB };
-  // A size someone typed is a mistake to report now; one found on the host leaves the pod up, not ready.
-  if (epc.source === "flag" || epc.source === "simulated") throw new EpcTooLargeError(epc.epcMiB);
-  return { idle: tooLargeMessage(epc.epcMiB) };
+type Plan = { idle: string } | { mode: "devices" | "node-status"; epcMiB: number };
+
+/** Why the daemon idles (logged once, served as /readyz's reason), or the mode and EPC to advertise. */
+function planMode(epc: EpcFinding, cfg: DevicePluginConfig, api: KubeClientOptions | null): Plan {
+  if (!epc.found) return { idle: `no SGX EPC on this node (${epc.reasons.join("; ")}); not advertising ${cfg.resourceName}` };
+  const requested = cfg.epcMode ?? "auto";
+  const fits = epc.epcMiB <= maxDevices();
+  if (requested === "devices" || (requested === "auto" && fits)) {
+    if (fits) return { mode: "devices", epcMiB: epc.epcMiB };
+    // A size someone typed is a mistake to report now; one found on the host leaves the pod up, not ready.
+    if (epc.source === "flag" || epc.source === "simulated") throw new EpcTooLargeError(epc.epcMiB);
+    return { idle: tooLargeMessage(epc.epcMiB) };
+  }
+  const missing = [
+    ...(cfg.nodeName ? [] : ["the node's name (NODE_NAME or --node-name)"]),
+    ...(api ? [] : ["a Kubernetes API (the pod's service account or --kubeconfig)"]),
+  ];
+  if (missing.length > 0) {
+    const what =
+      requested === "auto"
+        ? `EPC of ${epc.epcMiB} MiB is over device mode's limit of ${maxDevices()} MiB, so it is published on the node status`
+        : "--epc-mode node-status publishes the EPC on the node status";
+    throw new NodeStatusModeError(`${what}, which needs ${missing.join(" and ")}`);
+  }
+  return { mode: "node-status", epcMiB: epc.epcMiB };
+}
+
+/** How to reach the API: the kubeconfig given, else the pod's service account, else none. */
+function apiSource(cfg: DevicePluginConfig): KubeClientOptions | null {
+  if (cfg.kubeconfig) return { kubeconfig: cfg.kubeconfig, timeoutMs: 10_000 };
+  return inClusterAvailable() ? { inCluster: true, timeoutMs: 10_000 } : null;
 }
 
 export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): Promise<DevicePluginDaemon> {
   const platform = cfg.platform ?? devicePlatform;
   const epc = await platform.discoverEpc({ epcMiB: cfg.epcMiB, simulate: cfg.simulate, simEpcMiB: cfg.simEpcMiB, hostRoot: cfg.hostRoot });
-  const mode = deviceMode(epc, cfg.resourceName);
+  const api = apiSource(cfg);
+  const plan = planMode(epc, cfg, api);
   const metrics = new DevicePluginMetrics();
   metrics.epcMiB.set(epc.found ? epc.epcMiB : 0);
 
@@ -90,9 +163,10 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
     }
     devRoot ??= "/";
 
-    let loop: RestartLoop | null = null;
-    let rm: EpcResourceManager | null = null;
-    const idleReason = "idle" in mode ? mode.idle : null;
+    const loops: RestartLoop[] = [];
+    const rms: EpcResourceManager[] = [];
+    let publisher: NodePublisher | null = null;
+    const idleReason = "idle" in plan ? plan.idle : null;
     const ops = await startOpsServer({
       addr: cfg.metricsAddr,
       registry: metrics.registry,
@@ -100,57 +174,112 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
       healthy: () => ({ ok: true }),
       ready: () => {
         if (idleReason) return { ok: false, reason: idleReason };
-        if (!loop?.registered) return { ok: false, reason: "not registered with the kubelet" };
-        if (!rm?.healthy) return { ok: false, reason: "SGX enclave device node missing; devices unhealthy" };
+        if (loops.length === 0 || !loops.every((l) => l.registered)) return { ok: false, reason: "not registered with the kubelet" };
+        if (!rms.every((r) => r.healthy)) return { ok: false, reason: "SGX enclave device node missing; devices unhealthy" };
+        if ("mode" in plan && plan.mode === "node-status" && !publisher?.published) return { ok: false, reason: "EPC capacity not yet published on the node status" };
         return { ok: true };
       },
     });
     undo.push(() => ops.close());
-    if ("idle" in mode) {
-      log.error({ resource: cfg.resourceName }, mode.idle);
-      return { ops, idleReason: mode.idle, loop: null, rm: null, devRoot, stop };
+    if ("idle" in plan) {
+      log.error({ resource: cfg.resourceName }, plan.idle);
+      return { ops, idleReason: plan.idle, mode: null, loop: null, rm: null, enclave: null, publisher: null, nfdFile: null, devRoot, stop };
     }
 
-    const resource = new EpcResourceManager({
-      resourceName: cfg.resourceName,
-      epcMiB: mode.epcMiB,
+    const nodes = await platform.findDeviceNodes(devRoot);
+    const enclaveRm = new EpcResourceManager({
+      resourceName: cfg.enclaveResourceName ?? DEFAULT_ENCLAVE_RESOURCE_NAME,
+      epcMiB: cfg.enclaveDevices ?? DEFAULT_ENCLAVE_DEVICES,
       provision: cfg.provision,
-      nodes: await platform.findDeviceNodes(devRoot),
+      nodes,
+      epcEnv: false,
     });
-    rm = resource;
-    metrics.setDevices(resource.deviceCount, resource.healthy);
-    resource.onHealthChange(() => metrics.setDevices(resource.deviceCount, resource.healthy));
+    const epcRm =
+      plan.mode === "devices" ? new EpcResourceManager({ resourceName: cfg.resourceName, epcMiB: plan.epcMiB, provision: cfg.provision, nodes }) : null;
+    rms.push(...(epcRm ? [epcRm] : []), enclaveRm);
+    metrics.expectResources(rms.map((r) => r.resourceName));
+    if (epcRm) {
+      metrics.setDevices(epcRm.deviceCount, epcRm.healthy);
+      epcRm.onHealthChange(() => metrics.setDevices(epcRm.deviceCount, epcRm.healthy));
+    }
     log.info(
       {
-        epcMiB: mode.epcMiB,
+        mode: plan.mode,
+        epcMiB: plan.epcMiB,
         source: epc.found ? epc.source : undefined,
         detail: epc.found ? epc.detail : undefined,
         devRoot,
-        nodes: resource.deviceNodes,
+        nodes: enclaveRm.deviceNodes,
         provision: cfg.provision,
-        snapshotBytes: snapshotWireBytes(mode.epcMiB, resource.currentHealth),
+        enclaveDevices: enclaveRm.deviceCount,
+        snapshotBytes: epcRm ? snapshotWireBytes(plan.epcMiB, epcRm.currentHealth) : undefined,
       },
-      `advertising ${mode.epcMiB} devices of ${cfg.resourceName} (1 MiB of EPC each)`,
+      epcRm
+        ? `advertising ${plan.epcMiB} devices of ${cfg.resourceName} (1 MiB of EPC each) and ${enclaveRm.deviceCount} of ${enclaveRm.resourceName}`
+        : `publishing ${plan.epcMiB} MiB of ${cfg.resourceName} on the node status; advertising ${enclaveRm.deviceCount} devices of ${enclaveRm.resourceName}`,
     );
-    if (!resource.healthy) log.warn({ devRoot }, "no SGX enclave device node found; devices are Unhealthy until it appears");
+    if (!enclaveRm.healthy) log.warn({ devRoot }, "no SGX enclave device node found; devices are Unhealthy until it appears");
     const watcher = platform.watchDeviceNodes(
       devRoot,
       (found) => {
-        const was = resource.healthy;
-        resource.setNodes(found);
-        if (was === resource.healthy) return;
-        if (resource.healthy) log.info({ nodes: found }, "SGX enclave device node is back; devices Healthy");
+        const was = enclaveRm.healthy;
+        for (const r of rms) r.setNodes(found);
+        if (was === enclaveRm.healthy) return;
+        if (enclaveRm.healthy) log.info({ nodes: found }, "SGX enclave device node is back; devices Healthy");
         else log.warn({ nodes: found }, "SGX enclave device node is gone; devices Unhealthy");
       },
       cfg.nodePollMs ?? 500,
     );
     undo.push(() => watcher.stop());
 
-    const started = new RestartLoop({ socketDir: cfg.socketDir, socketName: cfg.socketName ?? DEFAULT_SOCKET_NAME, rm: resource, log, metrics });
-    await started.start();
-    loop = started;
-    undo.push(() => started.stop());
-    return { ops, idleReason: null, loop: started, rm: resource, devRoot, stop };
+    // The node: the NFD feature file wherever NFD is installed, labels through the API when the node name
+    // is known (or --node-labels), the EPC capacity in node-status mode.
+    const labels = sgxNodeLabels(plan.epcMiB);
+    let nfdFile: string | null = null;
+    if (cfg.nodeLabels !== false) {
+      nfdFile = await writeNfdFeatureFile(cfg.hostRoot, labels).catch((err: Error) => {
+        log.warn({ err: err.message }, "cannot write the NFD feature file");
+        return null;
+      });
+      if (nfdFile) log.info({ file: nfdFile, labels }, "wrote the NFD feature file");
+    }
+    const apiLabels = (cfg.nodeLabels ?? cfg.nodeName !== undefined) ? labels : {};
+    if (cfg.nodeName && !api && Object.keys(apiLabels).length > 0) {
+      log.warn({ nodeName: cfg.nodeName }, "no Kubernetes API (no service account, no --kubeconfig): not labelling the node");
+    }
+    const capacity = plan.mode === "node-status" ? { resourceName: cfg.resourceName, mib: plan.epcMiB } : undefined;
+    if (cfg.nodeName && api && (capacity || Object.keys(apiLabels).length > 0)) {
+      const publication = { labels: apiLabels, capacity };
+      const started = new NodePublisher({ ...cfg.publisher, nodeName: cfg.nodeName, connect: () => KubeClient.connect(api), publication, log });
+      started.start();
+      publisher = started;
+      undo.push(() => started.stop());
+    }
+
+    const serve = async (rm: EpcResourceManager, socketName: string, onRegistered?: (n: number) => void) => {
+      const loop = new RestartLoop({ socketDir: cfg.socketDir, socketName, rm, log, metrics, onRegistered });
+      await loop.start();
+      loops.push(loop);
+      undo.push(() => loop.stop());
+      return loop;
+    };
+    const epcLoop = epcRm ? await serve(epcRm, cfg.socketName ?? DEFAULT_SOCKET_NAME) : null;
+    // A restarted kubelet may have rewritten the node status (a re-created node's kubelet zeroes extended capacity).
+    const enclaveLoop = await serve(enclaveRm, cfg.enclaveSocketName ?? DEFAULT_ENCLAVE_SOCKET_NAME, (n) => {
+      if (n > 1) publisher?.republish();
+    });
+    return {
+      ops,
+      idleReason: null,
+      mode: plan.mode,
+      loop: epcLoop,
+      rm: epcRm,
+      enclave: { loop: enclaveLoop, rm: enclaveRm },
+      publisher,
+      nfdFile,
+      devRoot,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -4,3 +4,10 @@ export const DEFAULT_SOCKET_DIR = "/var/lib/kubelet/device-plugins/";
 export const DEFAULT_SOCKET_NAME = "sgx-epc.sock";
 /** Not :9100, which node_exporter holds on most nodes. */
 export const DEFAULT_METRICS_ADDR = ":9410";
+/** One device per EPC-using container, in both EPC modes (the webhook adds 1 to every such container). */
+export const DEFAULT_ENCLAVE_RESOURCE_NAME = "kubernetes.azure.com/sgx_enclave";
+export const DEFAULT_ENCLAVE_SOCKET_NAME = "sgx-enclave.sock";
+/** Intel's default `-enclave-limit`, the kubelet's default pods per node. */
+export const DEFAULT_ENCLAVE_DEVICES = 110;
+export const EPC_MODES = ["auto", "devices", "node-status"] as const;
+export type EpcMode = (typeof EPC_MODES)[number];

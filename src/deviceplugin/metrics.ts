@@ -5,13 +5,13 @@ const P = "confcom_device_plugin_";
 
 export class DevicePluginMetrics {
   readonly registry = new Registry();
-  readonly registered = new Gauge({ name: `${P}registered`, help: "1 while registered with the kubelet, else 0", registers: [this.registry] });
+  readonly registered = new Gauge({ name: `${P}registered`, help: "1 while every resource served is registered with the kubelet, else 0", registers: [this.registry] });
   readonly devices = new Gauge({ name: `${P}devices`, help: "Advertised EPC devices (1 MiB each) by health", labelNames: ["health"] as const, registers: [this.registry] });
   readonly epcMiB = new Gauge({ name: `${P}epc_mib`, help: "EPC size found on this node in MiB (0 when none)", registers: [this.registry] });
   readonly streams = new Gauge({ name: `${P}list_and_watch_streams`, help: "Open ListAndWatch streams", registers: [this.registry] });
   readonly allocations = new Counter({ name: `${P}allocations_total`, help: "Container allocations answered, by result", labelNames: ["result"] as const, registers: [this.registry] });
-  readonly registrations = new Counter({ name: `${P}registrations_total`, help: "Successful registrations with the kubelet", registers: [this.registry] });
-  readonly reregistrations = new Counter({ name: `${P}reregistrations_total`, help: "Registrations after the first (kubelet restarts)", registers: [this.registry] });
+  readonly registrations = new Counter({ name: `${P}registrations_total`, help: "Successful registrations with the kubelet, all resources together", registers: [this.registry] });
+  readonly reregistrations = new Counter({ name: `${P}reregistrations_total`, help: "Registrations after each resource's first (one per resource per kubelet restart)", registers: [this.registry] });
   readonly registrationErrors = new Counter({ name: `${P}registration_errors_total`, help: "Failed registration attempts", registers: [this.registry] });
   readonly lastError = new Gauge({ name: `${P}last_error_info`, help: "The latest error, as the message label (value 1)", labelNames: ["message"] as const, registers: [this.registry] });
   readonly lastErrorTime = new Gauge({ name: `${P}last_error_timestamp_seconds`, help: "When the latest error happened", registers: [this.registry] });
@@ -21,6 +21,26 @@ export class DevicePluginMetrics {
     this.registered.set(0);
     this.allocations.inc({ result: "ok" }, 0);
     this.allocations.inc({ result: "rejected" }, 0);
+  }
+
+  private readonly expected = new Set<string>();
+  private readonly registeredNow = new Set<string>();
+
+  /** The resources `registered` waits for. */
+  expectResources(names: readonly string[]): void {
+    for (const n of names) this.expected.add(n);
+    this.updateRegistered();
+  }
+
+  setRegistered(resourceName: string, on: boolean): void {
+    if (on) this.registeredNow.add(resourceName);
+    else this.registeredNow.delete(resourceName);
+    this.updateRegistered();
+  }
+
+  private updateRegistered(): void {
+    const all = this.expected.size > 0 && [...this.expected].every((n) => this.registeredNow.has(n));
+    this.registered.set(all ? 1 : 0);
   }
 
   setDevices(count: number, healthy: boolean): void {

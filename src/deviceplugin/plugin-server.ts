@@ -75,8 +75,9 @@ export class PluginServer {
     this.unsubscribe?.();
     this.unsubscribe = null;
     for (const call of this.streams) call.end();
+    // Several servers (EPC and enclave resources) share the gauge: each takes back only its own streams.
+    this.metrics.streams.dec(this.streams.size);
     this.streams.clear();
-    this.metrics.streams.set(0);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
@@ -92,17 +93,17 @@ export class PluginServer {
       return;
     }
     this.streams.add(call);
-    this.metrics.streams.set(this.streams.size);
+    this.metrics.streams.inc();
     const gone = () => {
       if (!this.streams.delete(call)) return;
-      this.metrics.streams.set(this.streams.size);
+      this.metrics.streams.dec();
       if (this.streams.size === 0 && this.server) this.onStreamsLost();
     };
     call.on("cancelled", gone);
     call.on("close", gone);
     call.on("error", gone);
     call.write(this.rm.snapshot());
-    this.log.info({ devices: this.rm.deviceCount, health: this.rm.currentHealth, streams: this.streams.size }, "ListAndWatch stream opened");
+    this.log.info({ resource: this.rm.resourceName, devices: this.rm.deviceCount, health: this.rm.currentHealth, streams: this.streams.size }, "ListAndWatch stream opened");
   }
 
   private broadcast(): void {

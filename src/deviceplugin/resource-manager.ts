@@ -1,6 +1,7 @@
 // The EPC resource: one device per MiB, all sharing the health of the SGX enclave device node. Answers
 // what the kubelet asks about devices (snapshot, preferred allocation, allocation) without any I/O; the
-// daemon feeds it the device nodes it finds.
+// daemon feeds it the device nodes it finds. The enclave resource (one device per EPC-using container) is
+// the same manager with `epcEnv` off: its device count says nothing about EPC.
 import { create } from "@bufbuild/protobuf";
 import { ContainerAllocateResponseSchema, DeviceSpecSchema, type ContainerAllocateResponse, type DeviceSpec } from "../gen/deviceplugin/v1beta1/api_pb.js";
 import { deviceId, encodeSnapshot, HEALTHY, parseDeviceId, UNHEALTHY, type Health } from "./device-ids.js";
@@ -17,6 +18,8 @@ export interface EpcResourceOptions {
   /** Whether allocations get the provision node (needed by quoting enclaves). */
   provision: boolean;
   nodes: readonly SgxDeviceNode[];
+  /** Whether allocations carry SGX_EPC_MIB (the allocated device count); default true. */
+  epcEnv?: boolean;
 }
 
 /** An allocation the plugin refuses (unknown or unhealthy IDs); the server answers INVALID_ARGUMENT. */
@@ -39,6 +42,7 @@ export class EpcResourceManager {
   readonly resourceName: string;
   readonly deviceCount: number;
   private readonly provision: boolean;
+  private readonly epcEnv: boolean;
   private nodes: readonly SgxDeviceNode[] = [];
   /** The DeviceSpecs every allocation returns, built when the nodes change. */
   private specs: DeviceSpec[] = [];
@@ -50,6 +54,7 @@ export class EpcResourceManager {
     this.resourceName = opts.resourceName;
     this.deviceCount = opts.epcMiB;
     this.provision = opts.provision;
+    this.epcEnv = opts.epcEnv ?? true;
     this.setNodes(opts.nodes);
   }
 
@@ -115,7 +120,7 @@ export class EpcResourceManager {
       );
     }
     return create(ContainerAllocateResponseSchema, {
-      envs: { [EPC_ENV]: String(distinct) },
+      envs: this.epcEnv ? { [EPC_ENV]: String(distinct) } : {},
       devices: this.specs,
     });
   }

@@ -23,6 +23,8 @@ export interface RestartLoopOptions {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   pollMs?: number;
+  /** Called after each successful registration with the count so far (2 and up: the kubelet restarted). */
+  onRegistered?: (registrations: number) => void;
   /** Watch the directory with fs.watch (default); off leaves the stat poll alone, as on filesystems without inotify. */
   fsWatch?: boolean;
 }
@@ -212,6 +214,7 @@ export class RestartLoop {
       { resource: this.o.rm.resourceName, endpoint: this.o.socketName, devices: this.o.rm.deviceCount, registrations: this.registrations },
       "registered with the kubelet",
     );
+    this.o.onRegistered?.(this.registrations);
     // The kubelet may have restarted while we registered: check at once rather than at the next poll.
     void this.check();
   }
@@ -234,6 +237,6 @@ export class RestartLoop {
 
   private setRegistered(kubelet: FileIdentity | null): void {
     this.registeredWith = kubelet;
-    this.o.metrics.registered.set(kubelet ? 1 : 0);
+    this.o.metrics.setRegistered(this.o.rm.resourceName, kubelet !== null);
   }
 }

@@ -1,5 +1,6 @@
 // A small Kubernetes REST client: kubeconfig loading and authentication by @kubernetes/client-node's
 // KubeConfig, requests over node:https for the few verbs the add-on uses (get, list, apply, delete).
+import { existsSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { kindInfo, resourcePath } from "./kinds.js";
@@ -33,11 +34,29 @@ export class ApiError extends Error {
 export interface KubeClientOptions {
   kubeconfig?: string;
   context?: string;
+  /** Use the pod's service account (token and CA under SERVICE_ACCOUNT_DIR) instead of a kubeconfig. */
+  inCluster?: boolean;
   /** Per-request timeout. */
   timeoutMs?: number;
 }
 
 const MAX_RESPONSE = 64 << 20;
+
+/** Where a pod's service-account token, CA and namespace are mounted. */
+export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** True inside a pod that can reach its API server: the service env and a mounted token. */
+export function inClusterAvailable(): boolean {
+  return Boolean(process.env.KUBERNETES_SERVICE_HOST) && existsSync(`${SERVICE_ACCOUNT_DIR}/token`);
+}
+
+/** Merge patch, JSON patch (RFC 6902) and strategic merge patch, by their content types. */
+export const PATCH_CONTENT_TYPES = {
+  merge: "application/merge-patch+json",
+  json: "application/json-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+} as const;
+export type PatchType = keyof typeof PATCH_CONTENT_TYPES;
 
 export class KubeClient {
   private constructor(
@@ -53,6 +72,7 @@ export class KubeClient {
     const { KubeConfig } = await import("@kubernetes/client-node/dist/config.js");
     const kc = new KubeConfig();
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else if (opts.inCluster) kc.loadFromCluster();
     else kc.loadFromDefault();
     if (opts.context) {
       if (!kc.getContextObject(opts.context)) throw new Error(`context "${opts.context}" is not in the kubeconfig`);
@@ -129,6 +149,12 @@ export class KubeClient {
     const path = `${resourcePath(info, obj.metadata.namespace, obj.metadata.name)}?fieldManager=${encodeURIComponent(fieldManager)}&force=true`;
     // JSON is YAML, and the apply content type accepts both.
     return (await this.request("PATCH", path, { contentType: "application/apply-patch+yaml", data: JSON.stringify(obj) })) as T;
+  }
+
+  /** Patches the object, or its `status` subresource (which alone may change status, e.g. of a Node). */
+  async patch<T = KubeObject>(ref: ObjectRef, type: PatchType, patch: unknown, opts: { subresource?: "status" } = {}): Promise<T> {
+    const path = resourcePath(kindInfo(ref.apiVersion, ref.kind), ref.namespace, ref.name) + (opts.subresource ? `/${opts.subresource}` : "");
+    return (await this.request("PATCH", path, { contentType: PATCH_CONTENT_TYPES[type], data: JSON.stringify(patch) })) as T;
   }
 
   /** Deletes the object (foreground: dependents first); false when it was already gone. */

@@ -6,6 +6,7 @@ import { CliError, parseCount } from "../cli/errors.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown } from "../common/shutdown.js";
 import { QUOTE_HELPER_ANNOTATION } from "../addon/config.js";
+import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../deviceplugin/defaults.js";
 import { DEFAULT_MAX_BODY_BYTES } from "./review.js";
 
 interface WebhookFlags extends DaemonOptions {
@@ -14,6 +15,7 @@ interface WebhookFlags extends DaemonOptions {
   host: string;
   port: number;
   resourceName: string;
+  enclaveResourceName: string;
   maxBodyBytes: number;
 }
 
@@ -26,13 +28,16 @@ export function registerWebhookCommand(program: Command): void {
     .option("--host <addr>", "address to listen on", "0.0.0.0")
     .option("--port <n>", "HTTPS port (0 picks a free one)", parseCount("--port", 65535), 8443)
     .option("--resource-name <name>", "the EPC extended resource", "kubernetes.azure.com/sgx_epc_mem_in_MiB")
+    .option("--enclave-resource-name <name>", "the device plugin's enclave resource, 1 added to each EPC container", DEFAULT_ENCLAVE_RESOURCE_NAME)
     .option("--max-body-bytes <n>", "largest AdmissionReview accepted", parseCount("--max-body-bytes"), DEFAULT_MAX_BODY_BYTES);
   addDaemonOptions(cmd, "0.0.0.0:9412");
   cmd.addHelpText(
     "after",
     `
-/mutate: a pod annotated ${QUOTE_HELPER_ANNOTATION}: "true" gets, in each app container with EPC in its
-limits, env SGX_AESM_ADDR=1 and the host's /var/run/aesmd (init containers are not changed).
+/mutate: every container (init containers too) with EPC in its limits gets 1 of --enclave-resource-name
+(request = limit; kept if already named), which brings the SGX device nodes in whichever EPC mode the
+node's plugin runs. A pod annotated ${QUOTE_HELPER_ANNOTATION}: "true" also gets, in each app container
+with EPC in its limits, env SGX_AESM_ADDR=1 and the host's /var/run/aesmd (init containers get neither).
 /validate: EPC requests equal limits and are whole MiB; pods without EPC are always allowed.`,
   );
   cmd.action(async (flags: WebhookFlags) => {
@@ -46,7 +51,7 @@ limits, env SGX_AESM_ADDR=1 and the host's /var/run/aesmd (init containers are n
     const { createWebhookMetrics } = await import("./metrics.js");
     const { startOpsServer } = await import("../common/ops-server.js");
     const metrics = createWebhookMetrics();
-    const server = await startWebhookServer({ host: flags.host, port: flags.port, certPem, keyPem, resourceName: flags.resourceName, maxBodyBytes: flags.maxBodyBytes, metrics, log }).catch(
+    const server = await startWebhookServer({ host: flags.host, port: flags.port, certPem, keyPem, resourceName: flags.resourceName, enclaveResourceName: flags.enclaveResourceName, maxBodyBytes: flags.maxBodyBytes, metrics, log }).catch(
       (err: Error) => {
         throw new CliError(`cannot serve the webhook: ${err.message}`);
       },

@@ -1,9 +1,11 @@
-// The mutation: a pod that opts in (annotation confcom.io/quote-helper: "true") gets, in each app
-// container with EPC in its limits, SGX_AESM_ADDR=1 and the host's /var/run/aesmd, as the AKS docs'
-// sample does by hand. Init containers are left alone, as Intel's webhook does: quoting happens in
+// The mutation: every container with EPC in its limits gets one enclave device (./enclave.ts). A pod
+// that opts in (annotation confcom.io/quote-helper: "true") also gets, in each app container with EPC
+// in its limits, SGX_AESM_ADDR=1 and the host's /var/run/aesmd, as the AKS docs' sample does by hand. Init containers are left alone, as Intel's webhook does: quoting happens in
 // the long-running app, and an init container that wants the socket can mount it itself.
 // Idempotent: what is already there (by env name, by mount path, by volume name) is kept as is.
 import { AESMD_DIR, QUOTE_HELPER_ANNOTATION } from "../addon/config.js";
+import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../deviceplugin/defaults.js";
+import { enclaveOps } from "./enclave.js";
 import { asArray, asRecord, resourceValue, type Container, type Pod } from "./pod.js";
 
 export const AESM_ENV = { name: "SGX_AESM_ADDR", value: "1" };
@@ -19,7 +21,11 @@ export function optsIn(pod: Pod): boolean {
   return asRecord(asRecord(pod.metadata).annotations)[QUOTE_HELPER_ANNOTATION] === "true";
 }
 
-export function mutatePod(pod: Pod, resourceName: string): JsonPatchOp[] {
+export function mutatePod(pod: Pod, resourceName: string, enclaveResourceName = DEFAULT_ENCLAVE_RESOURCE_NAME): JsonPatchOp[] {
+  return [...enclaveOps(pod, resourceName, enclaveResourceName), ...aesmdOps(pod, resourceName)];
+}
+
+function aesmdOps(pod: Pod, resourceName: string): JsonPatchOp[] {
   if (!optsIn(pod)) return [];
   const spec = asRecord(pod.spec);
   const containers = asArray<Container>(spec.containers);

@@ -14,6 +14,7 @@ export interface WebhookServerOptions {
   certPem: string | Buffer;
   keyPem: string | Buffer;
   resourceName: string;
+  enclaveResourceName: string;
   maxBodyBytes: number;
   metrics: WebhookMetrics;
   log: Logger;
@@ -24,20 +25,25 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-type Handler = (req: AdmissionRequest, resourceName: string) => AdmissionResponse;
+export interface ResourceNames {
+  resourceName: string;
+  enclaveResourceName: string;
+}
+
+type Handler = (req: AdmissionRequest, names: ResourceNames) => AdmissionResponse;
 
 const isPodCreate = (req: AdmissionRequest) => (req.kind?.kind ?? "Pod") === "Pod" && (req.operation ?? "CREATE") === "CREATE" && req.object;
 
-export const mutateHandler: Handler = (req, resourceName) => {
+export const mutateHandler: Handler = (req, names) => {
   if (!isPodCreate(req)) return { uid: req.uid, allowed: true };
-  const ops = mutatePod(req.object as Pod, resourceName);
+  const ops = mutatePod(req.object as Pod, names.resourceName, names.enclaveResourceName);
   if (ops.length === 0) return { uid: req.uid, allowed: true };
   return { uid: req.uid, allowed: true, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(ops)).toString("base64") };
 };
 
-export const validateHandler: Handler = (req, resourceName) => {
+export const validateHandler: Handler = (req, names) => {
   if (!isPodCreate(req)) return { uid: req.uid, allowed: true };
-  const problems = validatePod(req.object as Pod, resourceName);
+  const problems = validatePod(req.object as Pod, names.resourceName);
   if (problems.length === 0) return { uid: req.uid, allowed: true };
   return { uid: req.uid, allowed: false, status: { code: 400, message: problems.join("; ") } };
 };
@@ -83,7 +89,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       if (failed) return;
       let response: AdmissionResponse;
       try {
-        response = handler(parseAdmissionReview(Buffer.concat(chunks).toString("utf8")), opts.resourceName);
+        response = handler(parseAdmissionReview(Buffer.concat(chunks).toString("utf8")), opts);
       } catch (err) {
         if (err instanceof BadReviewError) return fail(err.httpStatus, err.message);
         opts.log.error({ err }, "unexpected error handling an AdmissionReview");

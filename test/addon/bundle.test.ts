@@ -2,7 +2,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -20,10 +20,12 @@ before(async () => {
 });
 after(() => fake?.close());
 
-test("the bundle is one file plus the quote helper's worker entry points", () => {
+test("the bundle is the code-split CLI (entry and chunks side by side) plus the quote helper's worker entry points", () => {
   for (const f of ["confcom.mjs", "worker.js", "backends/simulated.js", "backends/dcap.js", "package.json"]) {
     assert.ok(existsSync(path.join(repoRoot, "dist/bundle", f)), f);
   }
+  const chunks = readdirSync(path.join(repoRoot, "dist/bundle")).filter((f) => /^chunk-[A-Z0-9]+\.mjs$/.test(f));
+  assert.ok(chunks.length > 1, "each command's lazy import is a chunk");
 });
 
 test("the bundle prints its help and version", async () => {
@@ -71,5 +73,27 @@ test("the bundle's quote helper loads its worker entry points and answers on its
     assert.match(stdout, /1 attestation key id\(s\) supported/);
   } finally {
     helper.kill("SIGTERM");
+  }
+});
+
+test("the bundle's device plugin publishes a 1 TiB EPC on its node status (node-status mode)", async () => {
+  fake.addNode("bundle-node", {});
+  const dir = mkdtempSync(path.join(tmpdir(), "confcom-bundle-dp-"));
+  const plugin = spawn(
+    process.execPath,
+    [bundle, "device-plugin", "--epc-mib", "1048576", "--dev-root", dir, "--socket-dir", path.join(dir, "dp"), "--kubeconfig", fake.kubeconfigPath, "--metrics-addr", "127.0.0.1:0"],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NODE_NAME: "bundle-node" } },
+  );
+  let log = "";
+  plugin.stderr.on("data", (c: Buffer) => (log += c.toString()));
+  try {
+    const deadline = Date.now() + 20_000;
+    while (fake.find("Node", "bundle-node")!.status.capacity["kubernetes.azure.com/sgx_epc_mem_in_MiB"] !== "1048576") {
+      assert.ok(Date.now() < deadline && plugin.exitCode === null, `no capacity published: ${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(fake.find("Node", "bundle-node")!.metadata.labels["sgx.intel.com/capable"], "true");
+  } finally {
+    plugin.kill("SIGTERM");
   }
 });

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import type { V1DaemonSet, V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
+import type { V1Deployment, V1DaemonSet, V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
 import { DEFAULT_NODE_LABELS, DEFAULT_SGX_INSTANCE_TYPES, type AddonConfig } from "../../src/addon/config.js";
 import { renderAddon, type AddonObject } from "../../src/addon/manifests/index.js";
 import { issueWebhookTls } from "../../src/addon/tls.js";
@@ -84,12 +84,21 @@ test("both DaemonSets run only on SGX nodes, hardened, as node-critical with max
   }
 });
 
-test("the plugin mounts the kubelet directory and the SGX device nodes as CharDevice", () => {
+test("the plugin mounts the kubelet directory, the SGX device nodes as CharDevice and NFD's directory", () => {
   const ds = find<V1DaemonSet>(renderAddon(testConfig(), tls), "DaemonSet", "sgx-plugin");
   const pod = ds.spec!.template.spec!;
   const hostPaths = Object.fromEntries(pod.volumes!.map((v) => [v.hostPath!.path, v.hostPath!.type]));
-  assert.deepEqual(hostPaths, { "/var/lib/kubelet/device-plugins": "Directory", "/dev/sgx_enclave": "CharDevice", "/dev/sgx_provision": "CharDevice" });
+  assert.deepEqual(hostPaths, {
+    "/var/lib/kubelet/device-plugins": "Directory",
+    "/dev/sgx_enclave": "CharDevice",
+    "/dev/sgx_provision": "CharDevice",
+    "/etc/kubernetes/node-feature-discovery": "DirectoryOrCreate",
+  });
   const c = pod.containers[0]!;
+  assert.deepEqual(c.volumeMounts!.find((m) => m.name === "nfd"), { name: "nfd", mountPath: "/etc/kubernetes/node-feature-discovery" }, "host-root / finds features.d there");
+  assert.deepEqual(c.env, [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }], "its node, to label and to publish EPC capacity on");
+  assert.ok(c.args!.includes("--epc-mode=auto"));
+  assert.ok(c.args!.includes("--enclave-devices=110"));
   assert.equal(c.securityContext!.runAsUser, 0, "root to create its socket in the kubelet's directory");
   assert.ok(c.args!.includes(`--resource-name=${RESOURCE}`));
   assert.equal(pod.serviceAccountName, "sgx-plugin");
@@ -101,6 +110,9 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   const c = pod.containers[0]!;
   assert.equal(c.resources!.requests![RESOURCE], "12");
   assert.equal(c.resources!.limits![RESOURCE], "12");
+  // its namespace is skipped by the webhook, so it names its enclave device itself (both EPC modes)
+  assert.equal(c.resources!.requests!["kubernetes.azure.com/sgx_enclave"], "1");
+  assert.equal(c.resources!.limits!["kubernetes.azure.com/sgx_enclave"], "1");
   assert.deepEqual(pod.volumes, [{ name: "aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } }]);
   assert.deepEqual(c.volumeMounts, [{ name: "aesmd", mountPath: "/var/run/aesmd" }]);
   assert.ok(c.args!.includes("--socket=/var/run/aesmd/aesm.socket"));
@@ -147,6 +159,13 @@ test("webhook configurations: Ignore, no side effects, v1, pod CREATE, kube-syst
     const leaf = new X509Certificate(Buffer.from(secret.data!["tls.crt"]!, "base64"));
     assert.ok(leaf.checkIssued(ca) && leaf.verify(ca.publicKey), "the caBundle signed the serving certificate");
   }
+});
+
+test("the webhook adds the plugin's enclave resource, the one the plugin advertises", () => {
+  const dep = find<V1Deployment>(renderAddon(testConfig(), tls), "Deployment", "confcom-webhook");
+  const args = dep.spec!.template.spec!.containers[0]!.args!;
+  assert.ok(args.includes(`--resource-name=${RESOURCE}`));
+  assert.ok(args.includes("--enclave-resource-name=kubernetes.azure.com/sgx_enclave"));
 });
 
 test("the serving certificate names the Service", async () => {

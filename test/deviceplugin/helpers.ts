@@ -12,6 +12,11 @@ import { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
 import { cliEntry } from "../support/paths.js";
 
 export const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
+export const ENCLAVE = "kubernetes.azure.com/sgx_enclave";
+export const ENCLAVE_DEVICES = 110;
+
+/** Both resources of a device-mode plugin are allocatable in full. */
+export const bothServed = (epcMiB: number) => (k: SimulatedKubelet) => k.allocatable(RESOURCE) === epcMiB && k.allocatable(ENCLAVE) === ENCLAVE_DEVICES;
 
 export interface Rig {
   dir: string;
@@ -78,8 +83,14 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnCli(args: string[]): Child {
-  const proc = spawn(process.execPath, [cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** Runs the CLI; `env` entries override the inherited environment, `undefined` removes one. */
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): Child {
+  const childEnv = { ...process.env };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  const proc = spawn(process.execPath, [cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"], env: childEnv });
   let err = "";
   const waiters: Array<() => void> = [];
   proc.stderr!.on("data", (b: Buffer) => {

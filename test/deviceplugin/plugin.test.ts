@@ -16,7 +16,7 @@ import {
   type ListAndWatchResponse,
 } from "../../src/gen/deviceplugin/v1beta1/api_pb.js";
 import { DevicePluginClient, PluginCallError } from "../../src/kubelet/plugin-client.js";
-import { httpGet, makeRig, RESOURCE, startPlugin, type Rig } from "./helpers.js";
+import { bothServed, httpGet, makeRig, RESOURCE, startPlugin, type Rig } from "./helpers.js";
 
 const EPC = 64;
 
@@ -28,7 +28,7 @@ describe("device plugin with a simulated kubelet", () => {
   before(async () => {
     rig = await makeRig();
     daemon = await startPlugin(rig, { epcMiB: EPC });
-    await rig.kubelet.waitFor((k) => k.capacity(RESOURCE) === EPC, 20_000, "first snapshot");
+    await rig.kubelet.waitFor(bothServed(EPC), 20_000, "first snapshots of both resources");
   });
   after(async () => {
     await daemon.stop();
@@ -194,7 +194,7 @@ describe("device plugin with a simulated kubelet", () => {
     assert.match(body, /^confcom_device_plugin_devices\{health="Unhealthy"\} 0$/m);
     assert.match(body, /^confcom_device_plugin_allocations_total\{result="ok"\} [1-9]/m);
     assert.match(body, /^confcom_device_plugin_allocations_total\{result="rejected"\} [1-9]/m);
-    assert.match(body, /^confcom_device_plugin_registrations_total 1$/m);
+    assert.match(body, /^confcom_device_plugin_registrations_total 2$/m, "the EPC and the enclave resources");
     assert.match(body, /^confcom_device_plugin_epc_mib 64$/m);
     assert.match(body, /^confcom_device_plugin_last_error_info\{message=".+"\} 1$/m);
   });

@@ -1,16 +1,16 @@
-// `confcom device-plugin` and `confcom demo` as real child processes.
+// `confcom device-plugin` as a real child process (`confcom demo` is tested in test/demo).
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { maxDevices } from "../../src/deviceplugin/device-ids.js";
-import { httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
+import { bothServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
 
 test("SIGTERM: streams end, socket removed, exit 0", async () => {
   const rig = await makeRig();
   const child = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", "128", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
   try {
-    await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === 128, 20_000, "registration of the child");
+    await rig.kubelet.waitFor(bothServed(128), 20_000, "registration of the child");
     const port = await opsPort(child);
     assert.equal((await httpGet(port, "/readyz")).status, 200);
     const socket = path.join(rig.socketDir, "sgx-epc.sock");
@@ -61,15 +61,26 @@ test("no SGX on the node: one clear log line, /readyz 503, stays up, no socket",
   }
 });
 
-test("EPC above the device-mode limit is refused with a clear error", async () => {
+test("EPC above the device-mode limit: refused in devices mode, and in node-status mode without node name or API", async () => {
   const rig = await makeRig();
+  const noCluster = { NODE_NAME: undefined, KUBERNETES_SERVICE_HOST: undefined, KUBECONFIG: undefined };
   try {
     const limit = maxDevices();
-    const child = spawnCli(["device-plugin", "--epc-mib", String(limit + 1), "--dev-root", rig.devRoot, "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
-    const { code } = await child.exited;
-    assert.equal(code, 1);
-    assert.match(child.stderr(), new RegExp(`EPC of ${limit + 1} MiB is too large for device mode: .* over the kubelet's 4 MiB .* the largest EPC device mode can advertise is ${limit} MiB`));
-    assert.doesNotMatch(child.stderr(), /\n\s+at /, "no stack trace");
+    const common = ["--epc-mib", String(limit + 1), "--dev-root", rig.devRoot, "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"];
+    const devices = spawnCli(["device-plugin", ...common, "--epc-mode", "devices"], noCluster);
+    const auto = spawnCli(["device-plugin", ...common], noCluster);
+    const named = spawnCli(["device-plugin", ...common, "--epc-mode", "node-status"], { ...noCluster, NODE_NAME: "sgx-node-1" });
+    for (const child of [devices, auto, named]) {
+      assert.equal((await child.exited).code, 1, child.stderr());
+      assert.doesNotMatch(child.stderr(), /\n\s+at /, "no stack trace");
+    }
+    assert.match(devices.stderr(), new RegExp(`EPC of ${limit + 1} MiB is too large for device mode: .* over the kubelet's 4 MiB .* the largest EPC device mode can advertise is ${limit} MiB`));
+    assert.match(
+      auto.stderr(),
+      new RegExp(`EPC of ${limit + 1} MiB is over device mode's limit of ${limit} MiB, so it is published on the node status, which needs the node's name \\(NODE_NAME or --node-name\\) and a Kubernetes API`),
+    );
+    assert.match(named.stderr(), /--epc-mode node-status publishes the EPC on the node status, which needs a Kubernetes API \(the pod's service account or --kubeconfig\)/);
+    assert.doesNotMatch(named.stderr(), /node's name/);
     assert.equal(rig.kubelet.registrationCount(RESOURCE), 0);
   } finally {
     await rig.cleanup();
@@ -82,33 +93,16 @@ test("bad flags get a clear error and exit 2", async () => {
     [["--epc-mib", "0"], /--epc-mib must be at least 1/],
     [["--resource-name", "sgx"], /--resource-name: "sgx" is not domain-qualified/],
     [["--sim-epc-mib", "5"], /--sim-epc-mib needs --simulate/],
+    [["--epc-mode", "huge"], /--epc-mode must be one of auto, devices, node-status, got "huge"/],
+    [["--enclave-devices", "0"], /--enclave-devices must be at least 1/],
+    [["--node-labels"], /--node-labels needs the node name \(NODE_NAME or --node-name\)/],
   ] as const;
   await Promise.all(
     cases.map(async ([args, pattern]) => {
-      const child = spawnCli(["device-plugin", ...args, "--socket-dir", "/nonexistent-confcom", "--metrics-addr", "127.0.0.1:0"]);
+      const child = spawnCli(["device-plugin", ...args, "--socket-dir", "/nonexistent-confcom", "--metrics-addr", "127.0.0.1:0"], { NODE_NAME: undefined });
       const { code } = await child.exited;
       assert.equal(code, 2, `${args.join(" ")}: ${child.stderr()}`);
       assert.match(child.stderr(), pattern);
     }),
   );
-});
-
-test("confcom demo: registration, capacity and a 10 MiB allocation, JSON", async () => {
-  const child = spawnCli(["demo", "--json", "--epc-mib", "2048"]);
-  let out = "";
-  child.proc.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-  const { code } = await child.exited;
-  assert.equal(code, 0, child.stderr());
-  const report = JSON.parse(out) as {
-    capacity: number;
-    allocatable: number;
-    registrations: number;
-    allocation: { deviceIds: string[]; devices: { containerPath: string; permissions: string }[]; envs: Record<string, string> };
-  };
-  assert.equal(report.capacity, 2048);
-  assert.equal(report.allocatable, 2048);
-  assert.equal(report.registrations, 1);
-  assert.deepEqual(report.allocation.deviceIds, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
-  assert.deepEqual(report.allocation.devices.map((d) => [d.containerPath, d.permissions]), [["/dev/sgx_enclave", "rw"], ["/dev/sgx_provision", "rw"]]);
-  assert.deepEqual(report.allocation.envs, { SGX_EPC_MIB: "10" });
 });

@@ -8,7 +8,7 @@ import { findSgxDeviceNodes } from "../../src/deviceplugin/devices/index.js";
 import { DevicePluginMetrics } from "../../src/deviceplugin/metrics.js";
 import { EpcResourceManager } from "../../src/deviceplugin/resource-manager.js";
 import { RestartLoop } from "../../src/deviceplugin/restart-loop.js";
-import { httpGet, makeRig, RESOURCE, startPlugin } from "./helpers.js";
+import { bothServed, ENCLAVE, httpGet, makeRig, RESOURCE, startPlugin } from "./helpers.js";
 
 const EPC = 32;
 
@@ -16,25 +16,31 @@ test("20 kubelet restarts in a row: each re-registers exactly once, median withi
   const rig = await makeRig();
   const daemon = await startPlugin(rig, { epcMiB: EPC });
   try {
-    await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === EPC, 20_000, "first registration");
+    await rig.kubelet.waitFor(bothServed(EPC), 20_000, "first registration");
     const latencies: number[] = [];
     for (let i = 1; i <= 20; i++) {
       const before = rig.kubelet.registrationCount(RESOURCE);
+      const beforeEnclave = rig.kubelet.registrationCount(ENCLAVE);
       await rig.kubelet.restart();
       const t0 = Date.now();
       // generous liveness bound for a loaded machine; the 1 s target is checked on the median below
-      await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) > before && k.allocatable(RESOURCE) === EPC, 10_000, `re-registration #${i}`);
+      await rig.kubelet.waitFor(
+        (k) => k.registrationCount(RESOURCE) > before && k.registrationCount(ENCLAVE) > beforeEnclave && bothServed(EPC)(k),
+        10_000,
+        `re-registration #${i}`,
+      );
       latencies.push(Date.now() - t0);
       assert.equal(rig.kubelet.registrationCount(RESOURCE), before + 1, `restart ${i}: exactly one registration`);
     }
     assert.equal(rig.kubelet.registrationCount(RESOURCE), 21);
+    assert.equal(rig.kubelet.registrationCount(ENCLAVE), 21);
     assert.equal(daemon.loop!.registrationCount, 21);
     latencies.sort((a, b) => a - b);
     const median = latencies[10]!;
     console.log(`re-registration after kubelet restart: median ${median} ms, max ${latencies.at(-1)} ms over 20 restarts`);
     assert.ok(median < 1000, `median re-registration ${median} ms`);
     const metrics = (await httpGet(daemon.ops.address().port, "/metrics")).body;
-    assert.match(metrics, /^confcom_device_plugin_reregistrations_total 20$/m);
+    assert.match(metrics, /^confcom_device_plugin_reregistrations_total 40$/m, "20 for each resource");
     assert.match(metrics, /^confcom_device_plugin_registered 1$/m);
   } finally {
     await daemon.stop();
@@ -69,7 +75,7 @@ test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers
   const rig = await makeRig();
   const daemon = await startPlugin(rig, { epcMiB: EPC });
   try {
-    await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === EPC, 20_000, "first registration");
+    await rig.kubelet.waitFor(bothServed(EPC), 20_000, "first registration");
     await rig.kubelet.kill();
     await fs.stat(rig.kubelet.socketPath); // the dead socket is still there
     // the plugin notices the lost stream, fails against the dead socket, backs off
@@ -82,7 +88,11 @@ test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers
     assert.equal((await httpGet(daemon.ops.address().port, "/readyz")).status, 503);
     await rig.kubelet.start();
     const t0 = Date.now();
-    await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) === 2 && k.allocatable(RESOURCE) === EPC, 10_000, "re-registration with the new kubelet");
+    await rig.kubelet.waitFor(
+      (k) => k.registrationCount(RESOURCE) === 2 && k.registrationCount(ENCLAVE) === 2 && bothServed(EPC)(k),
+      10_000,
+      "re-registration with the new kubelet",
+    );
     console.log(`re-registration after a kubelet crash and a new kubelet: ${Date.now() - t0} ms`);
     assert.equal((await httpGet(daemon.ops.address().port, "/readyz")).status, 200);
   } finally {

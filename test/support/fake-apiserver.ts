@@ -3,7 +3,10 @@
 // application/apply-patch+yaml: create, or merge by field manager, removing fields the manager
 // stopped applying; 409 on conflicts with another manager unless force), GET/LIST (label selectors),
 // DELETE (optionally delayed, as with finalizers), namespaced vs cluster-scoped paths, Secret
-// stringData -> data, generation bumps, and a DaemonSet/Deployment "controller" filling in status.
+// stringData -> data, generation bumps, and a DaemonSet/Deployment "controller" filling in status;
+// merge patch and JSON patch (RFC 6902) on objects and on the status subresource, where, as for real,
+// the object's PATCH leaves status alone and the status PATCH changes nothing but status. `refuse()` and
+// `accept()` stop and resume listening on the same port: an API server that is down, then back.
 import https from "node:https";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,6 +42,56 @@ const KINDS: Kind[] = [
   ["admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false],
   ["admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false],
 ].map(([apiVersion, kind, plural, namespaced]) => ({ apiVersion, kind, plural, namespaced }) as Kind);
+
+const MERGE_PATCH = "application/merge-patch+json";
+const JSON_PATCH = "application/json-patch+json";
+
+/** RFC 7386: maps merge, null deletes, anything else replaces. */
+function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isMap(patch)) return clone(patch);
+  const out: Obj = isMap(target) ? target : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = applyMergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** RFC 6902 add, replace, remove and test, on a copy; a failing op fails the whole patch (422). */
+function applyJsonPatch(target: Obj, ops: unknown): Obj {
+  if (!Array.isArray(ops)) throw new HttpError(400, "BadRequest", "a JSON patch is an array of operations");
+  const doc = clone(target);
+  for (const op of ops as Obj[]) {
+    if (typeof op?.path !== "string" || !(op.path === "" || op.path.startsWith("/"))) throw new HttpError(422, "Invalid", `bad JSON patch path ${JSON.stringify(op?.path)}`);
+    const tokens = op.path.split("/").slice(1).map((t: string) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+    const last = tokens.pop();
+    if (last === undefined) throw new HttpError(422, "Invalid", "patching the whole document is not supported");
+    const parent = tokens.reduce<unknown>((cur, t) => (isMap(cur) ? cur[t] : Array.isArray(cur) ? cur[Number(t)] : undefined), doc);
+    const fail = (why: string) => new HttpError(422, "Invalid", `the server rejected our request due to an error in our request: ${op.op} ${op.path}: ${why}`);
+    if (!isMap(parent) && !Array.isArray(parent)) throw fail("missing path");
+    const arr = Array.isArray(parent) ? parent : null;
+    const map = parent as Obj;
+    switch (op.op) {
+      case "add":
+        if (arr) arr.splice(last === "-" ? arr.length : Number(last), 0, clone(op.value));
+        else map[last] = clone(op.value);
+        break;
+      case "replace":
+      case "remove":
+        if (!(last in map)) throw fail("unable to find the key");
+        if (op.op === "replace") map[last] = clone(op.value);
+        else if (arr) arr.splice(Number(last), 1);
+        else delete map[last];
+        break;
+      case "test":
+        if (JSON.stringify(map[last]) !== JSON.stringify(op.value)) throw fail("testing value failed");
+        break;
+      default:
+        throw fail(`unsupported op ${JSON.stringify(op.op)}`);
+    }
+  }
+  return doc;
+}
 
 export type RolloutMode = "healthy" | "stuck";
 
@@ -261,8 +314,8 @@ export class FakeApiServer {
     }
   }
 
-  private parsePath(p: string): { info: Kind; namespace?: string; name?: string } {
-    const m = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(p);
+  private parsePath(p: string): { info: Kind; namespace?: string; name?: string; subresource?: string } {
+    const m = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(p);
     if (!m) throw new HttpError(404, "NotFound", `the server could not find the requested resource: ${p}`);
     const apiVersion = m[1] ?? m[2]!;
     const [namespace, plural, name] = [m[3] && decodeURIComponent(m[3]), m[4]!, m[5] && decodeURIComponent(m[5])];
@@ -272,12 +325,13 @@ export class FakeApiServer {
     if (info.namespaced && namespace !== undefined && !this.objects.has(key("v1", "Namespace", undefined, namespace))) {
       throw new HttpError(404, "NotFound", `namespaces "${namespace}" not found`);
     }
-    return { info, namespace, name };
+    return { info, namespace, name, subresource: m[6] };
   }
 
   private handle(method: string, url: URL, contentType: string | undefined, body: string): [number, unknown] {
-    const { info, namespace, name } = this.parsePath(url.pathname);
+    const { info, namespace, name, subresource } = this.parsePath(url.pathname);
     const ns = info.namespaced ? namespace : undefined;
+    if (subresource && method !== "PATCH" && method !== "GET") throw new HttpError(405, "MethodNotAllowed", `${method} on ${subresource} is not supported here`);
     if (method === "GET" && name === undefined) {
       const selector = url.searchParams.get("labelSelector") ?? "";
       const items = [...this.objects.values()]
@@ -304,8 +358,45 @@ export class FakeApiServer {
       this.applied.delete(k);
       return [200, clone(o)];
     }
+    if (method === "PATCH" && (contentType === MERGE_PATCH || contentType === JSON_PATCH)) return this.patch(contentType, body, info, name, k, subresource === "status");
+    if (method === "PATCH" && subresource) throw new HttpError(415, "UnsupportedMediaType", `the status subresource takes merge or JSON patches here, got ${contentType}`);
     if (method === "PATCH") return this.apply(url, contentType, body, info, ns, name, k);
     throw new HttpError(405, "MethodNotAllowed", `method ${method} is not supported`);
+  }
+
+  /** A merge or JSON patch of an existing object (or of its status alone, with `status`). */
+  private patch(contentType: string, body: string, info: Kind, name: string, k: string, status: boolean): [number, unknown] {
+    const existing = this.objects.get(k);
+    if (!existing) throw new HttpError(404, "NotFound", `${info.plural} "${name}" not found`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch (err) {
+      throw new HttpError(400, "BadRequest", `error decoding patch: ${(err as Error).message}`);
+    }
+    const patched = contentType === JSON_PATCH ? applyJsonPatch(existing, parsed) : applyMergePatch(clone(existing), parsed);
+    if (!isMap(patched)) throw new HttpError(422, "Invalid", "the patched object is not an object");
+    // The object's endpoint keeps the stored status; the status endpoint keeps everything else.
+    const next: Obj = status ? { ...clone(existing), status: patched.status } : { ...patched, status: clone(existing.status) };
+    if (next.status === undefined) delete next.status;
+    next.metadata = { ...next.metadata, name, uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, resourceVersion: existing.metadata.resourceVersion };
+    if (JSON.stringify(next) !== JSON.stringify(existing)) next.metadata.resourceVersion = String(this.rv++);
+    this.objects.set(k, next);
+    return [200, clone(next)];
+  }
+
+  /** Stops listening (connections are refused) until accept(). */
+  refuse(): Promise<void> {
+    return new Promise((r) => {
+      this.server.closeAllConnections();
+      this.server.close(() => r());
+    });
+  }
+
+  /** Listens again on the same port. */
+  accept(): Promise<void> {
+    const port = Number(new URL(this.url).port);
+    return new Promise<void>((r) => this.server.listen(port, "127.0.0.1", r));
   }
 
   private apply(url: URL, contentType: string | undefined, body: string, info: Kind, ns: string | undefined, name: string, k: string): [number, unknown] {

@@ -12,6 +12,7 @@ import { issueWebhookTls } from "../../src/addon/tls.js";
 import { cliEntry } from "../support/paths.js";
 
 const EPC = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
+const ENCLAVE = "kubernetes.azure.com/sgx_enclave";
 const OPT_IN = { "confcom.io/quote-helper": "true" };
 type Obj = Record<string, any>;
 
@@ -157,6 +158,8 @@ describe("mutating", () => {
     assert.ok(patch);
     const pod = applyPatch(docsJobPod(), patch);
     const c = pod.spec.containers[0];
+    assert.deepEqual(c.resources, { limits: { [EPC]: 10, [ENCLAVE]: "1" } }, "one enclave device; requests are defaulted from limits");
+    assert.ok(patch.some((op) => op.path === "/spec/containers/0/resources/limits/kubernetes.azure.com~1sgx_enclave"), "the / in the name is escaped");
     assert.deepEqual(c.env, [{ name: "SGX_AESM_ADDR", value: "1" }]);
     assert.deepEqual(c.volumeMounts, [{ name: "confcom-aesmd", mountPath: "/var/run/aesmd" }]);
     assert.deepEqual(pod.spec.volumes, [{ name: "confcom-aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } }]);
@@ -194,31 +197,47 @@ describe("mutating", () => {
     const { pod: out, rounds } = await mutateToFixpoint(pod);
     assert.equal(rounds, 1);
     const [a, side, b, c] = out.spec.containers;
+    assert.deepEqual(a.resources, { requests: { [EPC]: "16", [ENCLAVE]: "1" }, limits: { [EPC]: "16", cpu: "1", [ENCLAVE]: "1" } }, "request = limit");
     assert.deepEqual(a.env, [{ name: "FOO", value: "bar" }, { name: "SGX_AESM_ADDR", value: "1" }]);
     assert.deepEqual(a.volumeMounts, [{ name: "confcom-aesmd", mountPath: "/var/run/aesmd" }]);
     assert.deepEqual(side, pod.spec.containers[1], "a container without EPC is untouched");
-    assert.deepEqual(b, pod.spec.containers[2], "its own SGX_AESM_ADDR and aesmd mount are respected");
+    assert.deepEqual(b, { ...pod.spec.containers[2], resources: { limits: { [EPC]: "4", [ENCLAVE]: "1" } } }, "its own SGX_AESM_ADDR and aesmd mount are respected");
     assert.deepEqual(c.volumeMounts, [{ name: "data", mountPath: "/data" }, { name: "confcom-aesmd", mountPath: "/var/run/aesmd" }]);
     assert.deepEqual(out.spec.volumes.map((v: Obj) => v.name), ["data", "my-aesmd", "confcom-aesmd"], "one volume added, once");
   });
 
-  test("init containers are not mutated, even with EPC", async () => {
+  test("init containers with EPC get their enclave device, nothing else", async () => {
     const pod = docsJobPod();
     pod.spec.initContainers = [{ name: "init", image: "i", resources: { limits: { [EPC]: "1" } } }];
     const { pod: out } = await mutateToFixpoint(pod);
-    assert.deepEqual(out.spec.initContainers, pod.spec.initContainers);
+    assert.deepEqual(out.spec.initContainers, [{ name: "init", image: "i", resources: { limits: { [EPC]: "1", [ENCLAVE]: "1" } } }]);
     assert.ok(out.spec.containers[0].env);
   });
 
-  test("pods that do not opt in, or have no EPC, get no patch", async () => {
+  test("pods that do not opt in get only the enclave device", async () => {
     const noAnnotation = docsJobPod();
     delete noAnnotation.metadata.annotations;
     const falseAnnotation = docsJobPod();
     falseAnnotation.metadata.annotations = { "confcom.io/quote-helper": "false" };
+    for (const pod of [noAnnotation, falseAnnotation]) {
+      const { patch } = await admit("mutate", pod);
+      assert.deepEqual(patch, [{ op: "add", path: "/spec/containers/0/resources/limits/kubernetes.azure.com~1sgx_enclave", value: "1" }]);
+    }
+  });
+
+  test("a container that already names the enclave resource keeps its own value", async () => {
+    const pod = docsJobPod();
+    delete pod.metadata.annotations;
+    pod.spec.containers[0].resources = { limits: { [EPC]: "10", [ENCLAVE]: "2" }, requests: { [EPC]: "10", [ENCLAVE]: "2" } };
+    const { patch } = await admit("mutate", pod);
+    assert.equal(patch, undefined);
+  });
+
+  test("pods without EPC in their limits get no patch", async () => {
     const noEpc = { apiVersion: "v1", kind: "Pod", metadata: { annotations: { ...OPT_IN } }, spec: { containers: [{ name: "web", image: "nginx" }] } };
     const requestOnly = docsJobPod();
     requestOnly.spec.containers[0].resources = { requests: { [EPC]: "10" } };
-    for (const pod of [noAnnotation, falseAnnotation, noEpc, requestOnly]) {
+    for (const pod of [noEpc, requestOnly]) {
       const { response, patch } = await admit("mutate", pod);
       assert.equal(response.allowed, true);
       assert.equal(patch, undefined);

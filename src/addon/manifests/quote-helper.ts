@@ -1,5 +1,6 @@
 // The quote helper: an AESM-compatible DaemonSet serving /var/run/aesmd/aesm.socket on SGX nodes.
 import type { V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
+import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { AESMD_DIR, NAMES, PORTS, type AddonConfig } from "../config.js";
 import { hardenedContainer, metadata, NODE_ROLLING_UPDATE, selectorLabels, sgxNodeAffinity, sgxTolerations } from "./common.js";
 
@@ -15,9 +16,10 @@ export function quoteHelperServiceAccount(config: AddonConfig): V1ServiceAccount
 }
 
 export function quoteHelperDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: { name: string } } {
-  // Requesting EPC (request = limit, as for every extended resource) makes the device plugin give
-  // the container its SGX device nodes, and keeps the pod off nodes the plugin does not serve yet.
-  const epc = { [config.resourceName]: String(config.quoteHelperEpcMiB) };
+  // Requesting EPC and one enclave device (request = limit, as for every extended resource) makes the
+  // device plugin give the container its SGX device nodes in either EPC mode, and keeps the pod off
+  // nodes the plugin does not serve yet. The webhook skips this namespace: the enclave device is named here.
+  const epc = { [config.resourceName]: String(config.quoteHelperEpcMiB), [DEFAULT_ENCLAVE_RESOURCE_NAME]: "1" };
   return {
     apiVersion: "apps/v1",
     kind: "DaemonSet",

@@ -9,6 +9,7 @@ import type {
   V1ServiceAccount,
   V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
+import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { NAMES, PORTS, type AddonConfig } from "../config.js";
 import { hardenedContainer, metadata, selectorLabels } from "./common.js";
 
@@ -90,6 +91,7 @@ export function webhookDeployment(config: AddonConfig): V1Deployment & { metadat
                 `--tls-key=${TLS_DIR}/tls.key`,
                 `--port=${PORTS.webhookHttps}`,
                 `--resource-name=${config.resourceName}`,
+                `--enclave-resource-name=${DEFAULT_ENCLAVE_RESOURCE_NAME}`,
                 `--metrics-addr=0.0.0.0:${PORTS.webhookMetrics}`,
               ],
               metricsPort: PORTS.webhookMetrics,
