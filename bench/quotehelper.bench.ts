@@ -17,6 +17,7 @@ import { simEnclaveIdentity } from "../src/sim/enclave/identity.js";
 import { initPlatform } from "../src/sim/platform/init.js";
 import { fmt, percentile, ratioResult, timePerOp, type BenchResult } from "./harness.js";
 import { echoOnce } from "./support/echo-server.js";
+import { DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
 
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLIENTS = 64;
@@ -71,7 +72,7 @@ export default async function bench(): Promise<BenchResult[]> {
     const platform = await initPlatform(path.join(dir, "state"));
     const socket = path.join(dir, "aesm.socket");
     const daemon = await startChild(
-      [path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", String(threads), "--max-queue", "1024"],
+      [...DAEMON_NODE_OPTIONS, path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", String(threads), "--max-queue", "1024"],
       /quote helper listening/,
     );
     try {
@@ -119,7 +120,7 @@ export default async function bench(): Promise<BenchResult[]> {
       }
       results.push(ratioResult("quote helper RSS with one warm quoting worker vs 60 MiB", idleRss, 60, "MiB", { max: 1 }, "just started (the first worker checks the backend) or serving"));
       const cold = await startChild(
-        [path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", path.join(dir, "cold.socket"), "--metrics-addr", "127.0.0.1:0", "--worker-idle-ms", "200"],
+        [...DAEMON_NODE_OPTIONS, path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", path.join(dir, "cold.socket"), "--metrics-addr", "127.0.0.1:0", "--worker-idle-ms", "200"],
         /quote helper listening/,
       );
       await new Promise((r) => setTimeout(r, 1500));

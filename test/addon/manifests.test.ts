@@ -96,7 +96,14 @@ test("the plugin mounts the kubelet directory, the SGX device nodes as CharDevic
   });
   const c = pod.containers[0]!;
   assert.deepEqual(c.volumeMounts!.find((m) => m.name === "nfd"), { name: "nfd", mountPath: "/etc/kubernetes/node-feature-discovery" }, "host-root / finds features.d there");
-  assert.deepEqual(c.env, [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }], "its node, to label and to publish EPC capacity on");
+  assert.deepEqual(
+    c.env,
+    [
+      { name: "NODE_OPTIONS", value: "--max-semi-space-size=1" },
+      { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+    ],
+    "the node daemons' V8 options, and its node, to label and to publish EPC capacity on",
+  );
   assert.ok(c.args!.includes("--epc-mode=auto"));
   assert.ok(c.args!.includes("--enclave-devices=110"));
   assert.equal(c.securityContext!.runAsUser, 0, "root to create its socket in the kubelet's directory");
@@ -116,6 +123,7 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   assert.deepEqual(pod.volumes, [{ name: "aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } }]);
   assert.deepEqual(c.volumeMounts, [{ name: "aesmd", mountPath: "/var/run/aesmd" }]);
   assert.ok(c.args!.includes("--socket=/var/run/aesmd/aesm.socket"));
+  assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1" }], "the node daemons' V8 options");
   assert.equal(pod.automountServiceAccountToken, false, "the quote helper needs no API access");
 });
 

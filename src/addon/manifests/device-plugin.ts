@@ -4,7 +4,7 @@
 import type { V1ClusterRole, V1ClusterRoleBinding, V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
 import { DEFAULT_ENCLAVE_DEVICES } from "../../deviceplugin/defaults.js";
 import { NAMES, PORTS, type AddonConfig } from "../config.js";
-import { hardenedContainer, metadata, NODE_ROLLING_UPDATE, selectorLabels, sgxNodeAffinity, sgxTolerations } from "./common.js";
+import { hardenedContainer, metadata, nodeDaemonEnv, NODE_ROLLING_UPDATE, selectorLabels, sgxNodeAffinity, sgxTolerations } from "./common.js";
 
 const COMPONENT = NAMES.plugin;
 const KUBELET_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
@@ -76,7 +76,7 @@ export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: 
                 "--epc-mode=auto",
                 `--enclave-devices=${DEFAULT_ENCLAVE_DEVICES}`,
               ],
-              env: [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }],
+              env: nodeDaemonEnv([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
               metricsPort: PORTS.pluginMetrics,
               runAsRoot: true,
               resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },

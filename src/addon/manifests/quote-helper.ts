@@ -2,7 +2,7 @@
 import type { V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
 import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { AESMD_DIR, NAMES, PORTS, type AddonConfig } from "../config.js";
-import { hardenedContainer, metadata, NODE_ROLLING_UPDATE, selectorLabels, sgxNodeAffinity, sgxTolerations } from "./common.js";
+import { hardenedContainer, metadata, nodeDaemonEnv, NODE_ROLLING_UPDATE, selectorLabels, sgxNodeAffinity, sgxTolerations } from "./common.js";
 
 const COMPONENT = NAMES.quoteHelper;
 
@@ -47,6 +47,7 @@ export function quoteHelperDaemonSet(config: AddonConfig): V1DaemonSet & { metad
                 "--socket-mode=0777",
                 `--metrics-addr=0.0.0.0:${PORTS.quoteHelperMetrics}`,
               ],
+              env: nodeDaemonEnv(),
               metricsPort: PORTS.quoteHelperMetrics,
               // Root (with no capabilities) to own the socket in the host's root-owned /var/run/aesmd
               // and to open /dev/sgx_provision, which hosts keep at 0660 root:sgx_prv.
