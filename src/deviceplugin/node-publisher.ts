@@ -8,6 +8,7 @@
 import type { Logger } from "../common/log.js";
 import type { KubeClient, KubeObject, ObjectRef } from "../k8s/client.js";
 import { capacityPointer } from "./node-labels.js";
+import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export interface NodePublication {
   labels: Record<string, string>;
@@ -33,7 +34,7 @@ interface NodeView {
 export class NodePublisher {
   private readonly ref: ObjectRef;
   private stopped = false;
-  private wake: (() => void) | null = null;
+  private readonly pause = new WakeableSleep();
   private pending = true;
   private done: Promise<void> = Promise.resolve();
   private publishedOnce = false;
@@ -61,13 +62,13 @@ export class NodePublisher {
   /** Check the Node now rather than at the next verification. */
   republish(): void {
     this.pending = true;
-    this.wake?.();
+    this.pause.wake();
   }
 
   /** Stops retrying; a request still in flight (up to the client's timeout) is not waited for beyond 1 s. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.pause.wake();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);
@@ -77,7 +78,7 @@ export class NodePublisher {
     let backoff = this.o.backoffInitialMs ?? 500;
     while (!this.stopped) {
       if (!this.pending) {
-        await this.sleep(this.o.verifyEveryMs ?? 300_000);
+        await this.pause.sleep(this.o.verifyEveryMs ?? 300_000);
         this.pending = true;
         continue;
       }
@@ -93,7 +94,7 @@ export class NodePublisher {
         if (message !== this.lastError) this.o.log.warn({ node: this.o.nodeName, err: message, retryInMs: backoff }, "publishing to the Node failed; will retry");
         this.lastError = message;
         this.pending = true;
-        await this.sleep(backoff);
+        await this.pause.sleep(backoff);
         backoff = Math.min(backoff * 2, this.o.backoffMaxMs ?? 30_000);
       }
     }
@@ -120,17 +121,4 @@ export class NodePublisher {
     this.publishedOnce = true;
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
 }

@@ -10,6 +10,7 @@ import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
 import type { EpcResourceManager } from "./resource-manager.js";
 import { claimPluginSocket, fileIdentity, sameFile, type FileIdentity } from "./socket-file.js";
+import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
 
@@ -44,7 +45,7 @@ export class RestartLoop {
   private backoffMs: number;
   private streamLossDelayMs: number;
   private stopped = false;
-  private wake: (() => void) | null = null;
+  private readonly pause = new WakeableSleep();
   private dirty = true;
   private lastLoggedError = "";
   private watcher: FSWatcher | null = null;
@@ -97,7 +98,7 @@ export class RestartLoop {
     this.stopped = true;
     this.watcher?.close();
     if (this.poller) clearInterval(this.poller);
-    this.wake?.();
+    this.pause.wake();
     await this.done;
     await this.server.stop();
     // Closing normally unlinks the socket; make sure, but never remove a file someone else made since.
@@ -147,27 +148,14 @@ export class RestartLoop {
 
   private trigger(): void {
     this.dirty = true;
-    this.wake?.();
+    this.pause.wake();
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       if (!this.dirty) {
-        await this.sleep(60_000);
+        await this.pause.sleep(60_000);
         continue;
       }
       this.dirty = false;
@@ -179,7 +167,7 @@ export class RestartLoop {
         if (this.stopped) break;
         this.failed((err as Error).message);
         this.dirty = true;
-        await this.sleep(this.backoffMs);
+        await this.pause.sleep(this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoff);
       }
     }

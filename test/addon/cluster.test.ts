@@ -4,14 +4,13 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { disableAddon, enableAddon, updateAddon } from "../../src/addon/cluster/operations.js";
-import { DEFAULT_NODE_LABELS, DEFAULT_SGX_INSTANCE_TYPES, type AddonConfig } from "../../src/addon/config.js";
 import { AddonStateError } from "../../src/addon/cluster/recorded.js";
 import { addonStatus } from "../../src/addon/cluster/status.js";
 import { KubeClient } from "../../src/k8s/client.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { cliEntry } from "../support/paths.js";
+import { RESOURCE, testConfig } from "./fixtures.js";
 
-const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 const NOT_ENABLED = 'Addon "confcom" is not enabled in this cluster.';
 
 interface Run {
@@ -35,17 +34,7 @@ async function disableInProcess(fake: FakeApiServer): Promise<void> {
   await disableAddon(await connect(fake), "kube-system", { waitMs: 20_000, pollMs: 100, print: () => {} });
 }
 
-const CONFIG: AddonConfig = {
-  image: "example.com/confcom:test",
-  namespace: "kube-system",
-  resourceName: RESOURCE,
-  quoteHelperEpcMiB: 8,
-  quoteHelperEnabled: true,
-  nodeLabels: DEFAULT_NODE_LABELS,
-  instanceTypes: DEFAULT_SGX_INSTANCE_TYPES,
-  extraTolerations: [],
-  webhook: { kind: "in-cluster" },
-};
+const CONFIG = testConfig();
 
 /** Runs enable in process, returning its output lines, or its error. */
 async function enableInProcess(fake: FakeApiServer, waitMs: number): Promise<{ lines: string[]; error?: Error }> {

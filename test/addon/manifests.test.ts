@@ -2,27 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import type { V1Deployment, V1DaemonSet, V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
-import { DEFAULT_NODE_LABELS, DEFAULT_SGX_INSTANCE_TYPES, type AddonConfig } from "../../src/addon/config.js";
+import type { AddonConfig } from "../../src/addon/config.js";
 import { renderAddon, type AddonObject } from "../../src/addon/manifests/index.js";
 import { issueWebhookTls } from "../../src/addon/tls.js";
+import { RESOURCE, testConfig } from "./fixtures.js";
 import { validateObject } from "./schema.js";
 
-const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
-
-export function testConfig(over: Partial<AddonConfig> = {}): AddonConfig {
-  return {
-    image: "example.com/confcom:test",
-    namespace: "kube-system",
-    resourceName: RESOURCE,
-    quoteHelperEpcMiB: 8,
-    quoteHelperEnabled: true,
-    nodeLabels: DEFAULT_NODE_LABELS,
-    instanceTypes: DEFAULT_SGX_INSTANCE_TYPES,
-    extraTolerations: [],
-    webhook: { kind: "in-cluster" },
-    ...over,
-  };
-}
 
 const tls = await issueWebhookTls({ dnsNames: ["confcom-webhook.kube-system.svc"] });
 const find = <T>(objs: AddonObject[], kind: string, name: string) => {
