@@ -84,7 +84,7 @@ test("the plugin mounts the kubelet directory, the SGX device nodes as CharDevic
   assert.deepEqual(
     c.env,
     [
-      { name: "NODE_OPTIONS", value: "--max-semi-space-size=1" },
+      { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
       { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
     ],
     "the node daemons' V8 options, and its node, to label and to publish EPC capacity on",
@@ -108,7 +108,7 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   assert.deepEqual(pod.volumes, [{ name: "aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } }]);
   assert.deepEqual(c.volumeMounts, [{ name: "aesmd", mountPath: "/var/run/aesmd" }]);
   assert.ok(c.args!.includes("--socket=/var/run/aesmd/aesm.socket"));
-  assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1" }], "the node daemons' V8 options");
+  assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" }], "the node daemons' V8 options");
   assert.equal(pod.automountServiceAccountToken, false, "the quote helper needs no API access");
 });
 

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import { httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "../deviceplugin/helpers.js";
 import { rssKiB } from "../quotehelper/support.js";
 import { mib, scale, secs, summary } from "./scale.js";
+import { DAEMON_NODE_OPTIONS } from "../../src/common/node-options.js";
 
 const RESTARTS = scale(5, 200);
 const ALLOCATIONS = scale(250, 10_000);
@@ -14,7 +15,10 @@ const MAX_PER_POD = EPC / PARALLEL;
 
 test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations, no registration lost`, { timeout: scale(120_000, 1_800_000) }, async () => {
   const rig = await makeRig();
-  const plugin = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", String(EPC), "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
+  // Run as the DaemonSet runs it, so the RSS bound below is the one a node sees.
+  const plugin = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", String(EPC), "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"], {
+    NODE_OPTIONS: DAEMON_NODE_OPTIONS.join(" "),
+  });
   const t0 = Date.now();
   let allocated = 0;
   let wrong = 0;
@@ -77,6 +81,8 @@ test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations
     assert.equal(allocated, ALLOCATIONS);
     assert.equal(wrong, 0, "every allocation answered with its devices and SGX_EPC_MIB");
     assert.equal(plugin.proc.exitCode, null, "the plugin is still running");
+    // Garbage V8 has not collected yet is bounded by the 64 MiB old generation; a leak would pass it.
+    assert.ok(rssAfter - rssBefore <= 48 * 1024, `RSS grew by ${mib(rssAfter - rssBefore)}, over the 48 MiB bound`);
     for (const [resource, count] of Object.entries(perResource)) assert.equal(count, RESTARTS + 1, `${resource}: one registration per kubelet start`);
     const metrics = await metricsNow();
     assert.match(metrics, /^confcom_device_plugin_registered 1$/m, "the plugin ends registered");
