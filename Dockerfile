@@ -16,9 +16,9 @@ COPY tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
 RUN npx tsc -p tsconfig.json && node scripts/bundle.mjs
-# koffi (the FFI used to load Intel's libsgx_dcap_ql) is native, so it is not bundled: keep only it,
-# with the prebuilt binary of this platform.
-RUN mkdir -p /out/node_modules && cp -r node_modules/koffi /out/node_modules/ && cp -r dist/bundle/. /out/
+# dist/bundle is the whole payload: the code-split CLI, the worker entry points, and koffi (the FFI used
+# to load Intel's libsgx_dcap_ql) with this platform's prebuilt binary package, in node_modules.
+RUN cp -r dist/bundle /out
 
 FROM node:20-slim AS runtime
 # Intel's DCAP quote library and its default PCCS provider library, for `quote-helper --backend dcap`.

@@ -3,9 +3,11 @@
 // entry holds the command table, and each concern's lazy import() is a chunk beside it (chunk-*.mjs),
 // so a daemon loads only its own command's code. Beside them: the quote helper's worker-thread entry
 // points, loaded by URL relative to the code that starts them (worker.js, backends/*.js), which is why
-// chunks sit in the same directory. koffi is native: it stays external and ships in node_modules.
+// chunks sit in the same directory. koffi is native: it stays external and is copied, with the prebuilt
+// binary package of this platform (@koromix/koffi-<os>-<arch>), into dist/bundle/node_modules, so
+// dist/bundle is the whole payload the image ships (the Dockerfile copies it as is).
 import { build } from "esbuild";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -48,4 +50,11 @@ await build({
 for (const [from, to] of workers) {
   await build({ ...common, entryPoints: [path.join(dist, from)], outfile: path.join(out, to) });
 }
-process.stdout.write(`bundled the CLI (code-split) and ${workers.length} worker entry points into ${path.relative(root, out)}/\n`);
+// The native FFI module and the binary package npm installed for this platform (only one is).
+const nativeModules = ["koffi", ...readdirSync(path.join(root, "node_modules/@koromix")).map((d) => `@koromix/${d}`)];
+for (const m of nativeModules) {
+  const from = path.join(root, "node_modules", m);
+  if (!existsSync(from)) throw new Error(`${m} is not installed: run npm ci`);
+  cpSync(from, path.join(out, "node_modules", m), { recursive: true, dereference: true });
+}
+process.stdout.write(`bundled the CLI (code-split) and ${workers.length} worker entry points into ${path.relative(root, out)}/, with ${nativeModules.join(", ")}\n`);

@@ -2,10 +2,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { buildFakeDcap } from "../quoting/fake-dcap/fake-dcap.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { repoRoot } from "../support/paths.js";
 import { validateObject } from "./schema.js";
@@ -48,31 +49,50 @@ test("the bundle renders valid objects and enables the add-on against an API ser
   assert.ok(fake.find("DaemonSet", "sgx-plugin", "kube-system"));
 });
 
-test("the bundle's quote helper loads its worker entry points and answers on its socket", async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), "confcom-bundle-"));
-  const state = path.join(dir, "sgx");
-  const socket = path.join(dir, "aesm.socket");
-  await run(process.execPath, [bundle, "sim", "init", "--state", state], { timeout: 30_000 });
-  const helper = spawn(process.execPath, [bundle, "quote-helper", "--simulate", "--sim-state", state, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", "1"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  try {
-    let log = "";
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`quote helper did not start: ${log}`)), 30_000);
-      helper.stderr.on("data", (c: Buffer) => {
-        log += c.toString();
-        if (log.includes("quote helper listening")) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      helper.once("exit", (code) => reject(new Error(`quote helper exited (${code}): ${log}`)));
+/** Starts the quote helper from `entry` and resolves once it listens; the caller stops it. */
+async function startHelper(entry: string, args: string[]) {
+  const helper = spawn(process.execPath, [entry, "quote-helper", ...args, "--metrics-addr", "127.0.0.1:0", "--workers", "1"], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`quote helper did not start: ${log}`)), 30_000);
+    helper.stderr.on("data", (c: Buffer) => {
+      log += c.toString();
+      if (log.includes("quote helper listening")) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    const { stdout } = await run(process.execPath, [bundle, "aesm", "ping", "--socket", socket], { timeout: 20_000 });
-    assert.match(stdout, /1 attestation key id\(s\) supported/);
+    helper.once("exit", (code) => reject(new Error(`quote helper exited (${code}): ${log}`)));
+  });
+  return helper;
+}
+
+test("the bundle, copied away from the repository as the image ships it, serves quotes with both backends", async () => {
+  // Outside the repository nothing can resolve from its node_modules: only the payload's own files count.
+  const dir = mkdtempSync(path.join(tmpdir(), "confcom-bundle-"));
+  const payload = path.join(dir, "opt-confcom");
+  cpSync(path.join(repoRoot, "dist/bundle"), payload, { recursive: true });
+  const entry = path.join(payload, "confcom.mjs");
+  const state = path.join(dir, "sgx");
+  await run(process.execPath, [entry, "sim", "init", "--state", state], { timeout: 30_000 });
+  const dcap = buildFakeDcap();
+  try {
+    for (const [backend, args] of [
+      ["simulated", ["--simulate", "--sim-state", state]],
+      ["dcap (koffi from the payload's node_modules)", ["--backend", "dcap", "--dcap-library", dcap.libraryPath]],
+    ] as const) {
+      const socket = path.join(dir, `${backend.split(" ")[0]}.socket`);
+      const helper = await startHelper(entry, [...args, "--socket", socket]);
+      try {
+        const { stdout } = await run(process.execPath, [entry, "aesm", "ping", "--socket", socket], { timeout: 20_000 });
+        assert.match(stdout, /1 attestation key id\(s\) supported/, backend);
+      } finally {
+        helper.kill("SIGTERM");
+      }
+    }
   } finally {
-    helper.kill("SIGTERM");
+    dcap.remove();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
