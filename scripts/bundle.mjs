@@ -47,7 +47,9 @@ await build({
   chunkNames: "chunk-[hash]",
   outExtension: { ".js": ".mjs" },
 });
-for (const [from, to] of workers) {
+// The sample attestation app, so `confcom demo` runs from the bundle as it does from the tsc build.
+const apps = [["examples/attestation/app.js", "attestation-app.mjs"]];
+for (const [from, to] of [...workers, ...apps]) {
   await build({ ...common, entryPoints: [path.join(dist, from)], outfile: path.join(out, to) });
 }
 // The native FFI module and the binary package npm installed for this platform (only one is).

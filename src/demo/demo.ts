@@ -3,7 +3,7 @@
 // process admitting a container that asks for 10 MiB of EPC; then the attestation sample run as the docs'
 // Job runs it (SGX_AESM_ADDR=1, the aesmd socket directory, the allocation's env), quoting out of process
 // and verifying against the PCCS.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,8 @@ export type DemoFault = (typeof DEMO_FAULTS)[number];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cliEntry = path.resolve(process.argv[1] ?? path.join(here, "../cli/main.js")); // the running entry: the tsc build or the bundle
-const appEntry = path.resolve(here, "../../examples/attestation/app.js");
+// The sample app: beside the bundle's entry (scripts/bundle.mjs emits it), or where tsc builds it.
+const appEntry = [path.join(path.dirname(cliEntry), "attestation-app.mjs"), path.resolve(here, "../../examples/attestation/app.js")].find((f) => existsSync(f))!;
 
 export interface DemoOptions {
   epcMiB: number;

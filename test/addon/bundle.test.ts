@@ -96,6 +96,14 @@ test("the bundle, copied away from the repository as the image ships it, serves 
   }
 });
 
+test("the main job runs from the bundle: confcom demo --json ends UpToDate", async () => {
+  const { stdout } = await run(process.execPath, [bundle, "demo", "--json"], { timeout: 120_000 });
+  const report = JSON.parse(stdout) as { ok: boolean; attestation?: { tcbStatus?: string; mode?: string } };
+  assert.equal(report.ok, true, stdout);
+  assert.equal(report.attestation?.tcbStatus, "UpToDate", stdout);
+  assert.equal(report.attestation?.mode, "out-of-proc", "the app got its quote from the quote helper");
+});
+
 test("the bundle's device plugin publishes a 1 TiB EPC on its node status (node-status mode)", async () => {
   fake.addNode("bundle-node", {});
   const dir = mkdtempSync(path.join(tmpdir(), "confcom-bundle-dp-"));
