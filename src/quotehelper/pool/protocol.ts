@@ -18,3 +18,24 @@ export type WorkerMessage =
   | { type: "failed"; message: string }
   | { type: "result"; id: number; value: unknown }
   | { type: "error"; id: number; code: number; message: string };
+
+/**
+ * `value` made ready to move to the other thread: every Uint8Array in it (at the top, in arrays, in an
+ * object's fields) becomes a copy with an exactly-sized ArrayBuffer of its own, listed for transfer. A
+ * Buffer is often a view into a larger shared one (Node's pool, a socket's read buffer): structured clone
+ * would copy that whole backing store, and transferring it would detach the pool.
+ */
+export function movable<T>(value: T): { value: T; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = [];
+  const own = (v: unknown): unknown => {
+    if (v instanceof Uint8Array) {
+      const copy = new Uint8Array(v);
+      transfer.push(copy.buffer);
+      return copy;
+    }
+    if (Array.isArray(v)) return v.map(own);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, own(x)]));
+    return v;
+  };
+  return { value: own(value) as T, transfer };
+}

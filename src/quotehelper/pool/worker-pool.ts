@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import type { Logger } from "../../common/log.js";
 import { QuotingError, type InitQuoteResult, type QuoteResult, type QuotingBackend } from "../../quoting/backend.js";
-import type { BackendOp, TaskMessage, WorkerInit, WorkerMessage } from "./protocol.js";
+import { movable, type BackendOp, type TaskMessage, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 export interface WorkerPoolOptions extends WorkerInit {
   name: string;
@@ -141,7 +141,8 @@ export class WorkerPoolBackend implements QuotingBackend {
   private assign(slot: Slot, task: Task): void {
     clearTimeout(slot.retireTimer);
     slot.tasks.set(task.msg.id, task);
-    slot.worker.postMessage(task.msg);
+    const { value, transfer } = movable(task.msg);
+    slot.worker.postMessage(value, transfer);
   }
 
   /** One more worker; it takes queued work once ready. */

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import { QuotingError, type QuotingBackend } from "../../quoting/backend.js";
-import type { TaskMessage, WorkerInit, WorkerMessage } from "./protocol.js";
+import { movable, type TaskMessage, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -28,7 +28,10 @@ try {
   const backend = await mod.createBackend(init.options);
   port.on("message", (t: TaskMessage) => {
     run(backend, t).then(
-      (value) => post({ type: "result", id: t.id, value }),
+      (result) => {
+        const { value, transfer } = movable(result);
+        port.postMessage({ type: "result", id: t.id, value } satisfies WorkerMessage, transfer);
+      },
       (err: unknown) =>
         post({ type: "error", id: t.id, code: err instanceof QuotingError ? err.code : AesmError.UNEXPECTED_ERROR, message: err instanceof Error ? err.message : String(err) }),
     );
