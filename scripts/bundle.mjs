@@ -56,7 +56,7 @@ for (const [from, to] of [...workers, ...apps]) {
 const nativeModules = ["koffi", ...readdirSync(path.join(root, "node_modules/@koromix")).map((d) => `@koromix/${d}`)];
 for (const m of nativeModules) {
   const from = path.join(root, "node_modules", m);
-  if (!existsSync(from)) throw new Error(`${m} is not installed: run npm ci`);
+  if (!existsSync(from)) throw new Error(`${m} is not installed: run npm install`);
   cpSync(from, path.join(out, "node_modules", m), { recursive: true, dereference: true });
 }
 process.stdout.write(`bundled the CLI (code-split) and ${workers.length} worker entry points into ${path.relative(root, out)}/, with ${nativeModules.join(", ")}\n`);
