@@ -1,5 +1,5 @@
 // Pieces every add-on object shares: metadata and labels, SGX node targeting, the hardened container.
-import type { V1Affinity, V1Container, V1ObjectMeta, V1Probe, V1Toleration } from "@kubernetes/client-node";
+import type { V1Affinity, V1Container, V1DaemonSet, V1ObjectMeta, V1PodSpec, V1Probe, V1Toleration } from "@kubernetes/client-node";
 import { ADDON_NAME, type AddonConfig } from "../config.js";
 import { DAEMON_NODE_OPTIONS } from "../../common/node-options.js";
 
@@ -93,6 +93,37 @@ export function hardenedContainer(c: ContainerShape): V1Container {
       ...(c.runAsRoot ? { runAsUser: 0, runAsNonRoot: false } : { runAsUser: 65532, runAsGroup: 65532, runAsNonRoot: true }),
     },
     ...(c.volumeMounts ? { volumeMounts: c.volumeMounts } : {}),
+  };
+}
+
+/**
+ * A DaemonSet of ours on SGX nodes only: its ServiceAccount (named as it), node-critical priority, the SGX
+ * node affinity and tolerations, in-place rolling updates; `pod` adds containers, volumes and the rest.
+ */
+export function sgxNodeDaemonSet(
+  config: AddonConfig,
+  name: string,
+  pod: Omit<V1PodSpec, "serviceAccountName" | "priorityClassName" | "affinity" | "tolerations" | "enableServiceLinks">,
+): V1DaemonSet & { metadata: { name: string } } {
+  return {
+    apiVersion: "apps/v1",
+    kind: "DaemonSet",
+    metadata: metadata(name, name, config.namespace),
+    spec: {
+      selector: { matchLabels: selectorLabels(name) },
+      updateStrategy: NODE_ROLLING_UPDATE,
+      template: {
+        metadata: { labels: metadata(name, name).labels },
+        spec: {
+          serviceAccountName: name,
+          priorityClassName: "system-node-critical",
+          affinity: sgxNodeAffinity(config),
+          tolerations: sgxTolerations(config),
+          enableServiceLinks: false,
+          ...pod,
+        },
+      },
+    },
   };
 }
 

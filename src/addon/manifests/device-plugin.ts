@@ -4,7 +4,7 @@
 import type { V1ClusterRole, V1ClusterRoleBinding, V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
 import { DEFAULT_ENCLAVE_DEVICES } from "../../deviceplugin/defaults.js";
 import { NAMES, PORTS, type AddonConfig } from "../config.js";
-import { hardenedContainer, metadata, nodeDaemonEnv, NODE_ROLLING_UPDATE, selectorLabels, sgxNodeAffinity, sgxTolerations } from "./common.js";
+import { hardenedContainer, metadata, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
 
 const COMPONENT = NAMES.plugin;
 const KUBELET_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
@@ -48,52 +48,34 @@ function volumeName(devicePath: string): string {
 }
 
 export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: { name: string } } {
-  const selector = selectorLabels(COMPONENT);
-  return {
-    apiVersion: "apps/v1",
-    kind: "DaemonSet",
-    metadata: metadata(NAMES.plugin, COMPONENT, config.namespace),
-    spec: {
-      selector: { matchLabels: selector },
-      updateStrategy: NODE_ROLLING_UPDATE,
-      template: {
-        metadata: { labels: metadata(NAMES.plugin, COMPONENT).labels },
-        spec: {
-          serviceAccountName: NAMES.plugin,
-          priorityClassName: "system-node-critical",
-          affinity: sgxNodeAffinity(config),
-          tolerations: sgxTolerations(config),
-          enableServiceLinks: false,
-          containers: [
-            hardenedContainer({
-              name: "device-plugin",
-              image: config.image,
-              args: [
-                "device-plugin",
-                `--resource-name=${config.resourceName}`,
-                `--socket-dir=${KUBELET_PLUGIN_DIR}/`,
-                `--metrics-addr=:${PORTS.pluginMetrics}`,
-                "--epc-mode=auto",
-                `--enclave-devices=${DEFAULT_ENCLAVE_DEVICES}`,
-              ],
-              env: nodeDaemonEnv([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
-              metricsPort: PORTS.pluginMetrics,
-              runAsRoot: true,
-              resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-              volumeMounts: [
-                { name: "device-plugins", mountPath: KUBELET_PLUGIN_DIR },
-                ...SGX_DEVICE_NODES.map((p) => ({ name: volumeName(p), mountPath: p, readOnly: true })),
-                { name: "nfd", mountPath: NFD_DIR },
-              ],
-            }),
-          ],
-          volumes: [
-            { name: "device-plugins", hostPath: { path: KUBELET_PLUGIN_DIR, type: "Directory" } },
-            ...SGX_DEVICE_NODES.map((p) => ({ name: volumeName(p), hostPath: { path: p, type: "CharDevice" } })),
-            { name: "nfd", hostPath: { path: NFD_DIR, type: "DirectoryOrCreate" } },
-          ],
-        },
-      },
-    },
-  };
+  return sgxNodeDaemonSet(config, NAMES.plugin, {
+    containers: [
+      hardenedContainer({
+        name: "device-plugin",
+        image: config.image,
+        args: [
+          "device-plugin",
+          `--resource-name=${config.resourceName}`,
+          `--socket-dir=${KUBELET_PLUGIN_DIR}/`,
+          `--metrics-addr=:${PORTS.pluginMetrics}`,
+          "--epc-mode=auto",
+          `--enclave-devices=${DEFAULT_ENCLAVE_DEVICES}`,
+        ],
+        env: nodeDaemonEnv([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
+        metricsPort: PORTS.pluginMetrics,
+        runAsRoot: true,
+        resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+        volumeMounts: [
+          { name: "device-plugins", mountPath: KUBELET_PLUGIN_DIR },
+          ...SGX_DEVICE_NODES.map((p) => ({ name: volumeName(p), mountPath: p, readOnly: true })),
+          { name: "nfd", mountPath: NFD_DIR },
+        ],
+      }),
+    ],
+    volumes: [
+      { name: "device-plugins", hostPath: { path: KUBELET_PLUGIN_DIR, type: "Directory" } },
+      ...SGX_DEVICE_NODES.map((p) => ({ name: volumeName(p), hostPath: { path: p, type: "CharDevice" } })),
+      { name: "nfd", hostPath: { path: NFD_DIR, type: "DirectoryOrCreate" } },
+    ],
+  });
 }

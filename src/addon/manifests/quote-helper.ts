@@ -2,7 +2,7 @@
 import type { V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
 import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { AESMD_DIR, NAMES, PORTS, type AddonConfig } from "../config.js";
-import { hardenedContainer, metadata, nodeDaemonEnv, NODE_ROLLING_UPDATE, selectorLabels, sgxNodeAffinity, sgxTolerations } from "./common.js";
+import { hardenedContainer, metadata, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
 
 const COMPONENT = NAMES.quoteHelper;
 
@@ -20,48 +20,31 @@ export function quoteHelperDaemonSet(config: AddonConfig): V1DaemonSet & { metad
   // device plugin give the container its SGX device nodes in either EPC mode, and keeps the pod off
   // nodes the plugin does not serve yet. The webhook skips this namespace: the enclave device is named here.
   const epc = { [config.resourceName]: String(config.quoteHelperEpcMiB), [DEFAULT_ENCLAVE_RESOURCE_NAME]: "1" };
-  return {
-    apiVersion: "apps/v1",
-    kind: "DaemonSet",
-    metadata: metadata(NAMES.quoteHelper, COMPONENT, config.namespace),
-    spec: {
-      selector: { matchLabels: selectorLabels(COMPONENT) },
-      updateStrategy: NODE_ROLLING_UPDATE,
-      template: {
-        metadata: { labels: metadata(NAMES.quoteHelper, COMPONENT).labels },
-        spec: {
-          serviceAccountName: NAMES.quoteHelper,
-          automountServiceAccountToken: false,
-          priorityClassName: "system-node-critical",
-          affinity: sgxNodeAffinity(config),
-          tolerations: sgxTolerations(config),
-          enableServiceLinks: false,
-          containers: [
-            hardenedContainer({
-              name: "quote-helper",
-              image: config.image,
-              args: [
-                "quote-helper",
-                "--backend=dcap",
-                `--socket=${AESMD_DIR}/aesm.socket`,
-                "--socket-mode=0777",
-                `--metrics-addr=0.0.0.0:${PORTS.quoteHelperMetrics}`,
-              ],
-              env: nodeDaemonEnv(),
-              metricsPort: PORTS.quoteHelperMetrics,
-              // Root (with no capabilities) to own the socket in the host's root-owned /var/run/aesmd
-              // and to open /dev/sgx_provision, which hosts keep at 0660 root:sgx_prv.
-              runAsRoot: true,
-              resources: {
-                requests: { cpu: "50m", memory: "64Mi", ...epc },
-                limits: { cpu: "500m", memory: "256Mi", ...epc },
-              },
-              volumeMounts: [{ name: "aesmd", mountPath: AESMD_DIR }],
-            }),
-          ],
-          volumes: [{ name: "aesmd", hostPath: { path: AESMD_DIR, type: "DirectoryOrCreate" } }],
+  return sgxNodeDaemonSet(config, NAMES.quoteHelper, {
+    automountServiceAccountToken: false,
+    containers: [
+      hardenedContainer({
+        name: "quote-helper",
+        image: config.image,
+        args: [
+          "quote-helper",
+          "--backend=dcap",
+          `--socket=${AESMD_DIR}/aesm.socket`,
+          "--socket-mode=0777",
+          `--metrics-addr=0.0.0.0:${PORTS.quoteHelperMetrics}`,
+        ],
+        env: nodeDaemonEnv(),
+        metricsPort: PORTS.quoteHelperMetrics,
+        // Root (with no capabilities) to own the socket in the host's root-owned /var/run/aesmd
+        // and to open /dev/sgx_provision, which hosts keep at 0660 root:sgx_prv.
+        runAsRoot: true,
+        resources: {
+          requests: { cpu: "50m", memory: "64Mi", ...epc },
+          limits: { cpu: "500m", memory: "256Mi", ...epc },
         },
-      },
-    },
-  };
+        volumeMounts: [{ name: "aesmd", mountPath: AESMD_DIR }],
+      }),
+    ],
+    volumes: [{ name: "aesmd", hostPath: { path: AESMD_DIR, type: "DirectoryOrCreate" } }],
+  });
 }
