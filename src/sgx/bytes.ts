@@ -3,23 +3,14 @@
 // the byte-identical round trip holds by construction.
 import { SgxCodecError } from "./errors.js";
 
-export class ByteReader {
-  offset: number;
+/** Where a reader or writer is: the structure, the offset, and the path of the field being handled. */
+abstract class FieldCursor {
   private readonly path: string[] = [];
 
-  /** Reads `buf[start, end)`; offsets in errors are absolute within `buf`. */
   constructor(
-    readonly buf: Buffer,
     readonly structure: string,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.offset = start;
-  }
-
-  get remaining(): number {
-    return this.end - this.offset;
-  }
+    public offset: number,
+  ) {}
 
   field(name: string): string {
     return [...this.path, name].join(".");
@@ -37,6 +28,22 @@ export class ByteReader {
 
   fail(name: string, reason: string, at = this.offset): never {
     throw new SgxCodecError(this.structure, this.field(name), at, reason);
+  }
+}
+
+export class ByteReader extends FieldCursor {
+  /** Reads `buf[start, end)`; offsets in errors are absolute within `buf`. */
+  constructor(
+    readonly buf: Buffer,
+    structure: string,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    super(structure, start);
+  }
+
+  get remaining(): number {
+    return this.end - this.offset;
   }
 
   need(name: string, n: number): number {
@@ -70,29 +77,12 @@ export class ByteReader {
   }
 }
 
-export class ByteWriter {
+export class ByteWriter extends FieldCursor {
   readonly buf: Buffer;
-  offset = 0;
-  private readonly path: string[] = [];
 
-  constructor(
-    size: number,
-    readonly structure: string,
-  ) {
+  constructor(size: number, structure: string) {
+    super(structure, 0);
     this.buf = Buffer.alloc(size);
-  }
-
-  scoped<T>(name: string, fn: () => T): T {
-    this.path.push(name);
-    try {
-      return fn();
-    } finally {
-      this.path.pop();
-    }
-  }
-
-  fail(name: string, reason: string): never {
-    throw new SgxCodecError(this.structure, [...this.path, name].join("."), this.offset, reason);
   }
 
   bytes(name: string, value: Buffer, n = value.length): void {
