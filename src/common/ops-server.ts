@@ -4,6 +4,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { Logger } from "./log.js";
+import { onShutdown } from "./shutdown.js";
+import { listen } from "./listen.js";
 
 export interface Probe {
   (): { ok: boolean; reason?: string };
@@ -54,13 +56,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     else res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics, /healthz, /readyz\n");
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, { port, host });
   const bound = server.address() as AddressInfo;
   opts.log.info({ host: bound.address, port: bound.port }, `serving /metrics, /healthz, /readyz on ${bound.address}:${bound.port}`);
   return {
@@ -71,4 +67,23 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The ops endpoint of a daemon that is healthy while it runs, plus its graceful stop: on SIGTERM or
+ * SIGINT /readyz turns 503 (so nothing new is routed here), `stop` runs, then the endpoint closes.
+ */
+export async function serveOpsUntilShutdown(opts: Omit<OpsServerOptions, "healthy" | "ready"> & { stop: () => Promise<void> }): Promise<OpsServer> {
+  let serving = true;
+  const ops = await startOpsServer({
+    ...opts,
+    healthy: () => ({ ok: true }),
+    ready: () => (serving ? { ok: true } : { ok: false, reason: "shutting down" }),
+  });
+  onShutdown(opts.log, async () => {
+    serving = false;
+    await opts.stop();
+    await ops.close();
+  });
+  return ops;
 }

@@ -10,6 +10,7 @@ import { buildCollateral } from "../sim/collateral/build.js";
 import { crlPem } from "../sim/pki/issue.js";
 import { loadPlatformState, type PlatformState } from "../sim/platform/load.js";
 import { envelope, HEADERS, PATHS } from "./api.js";
+import { listen } from "../common/listen.js";
 
 export interface PccsOptions {
   stateDir: string;
@@ -177,13 +178,7 @@ export async function startPccs(opts: PccsOptions): Promise<PccsServer> {
     opts.log.debug({ requestId, method: req.method, path: url.pathname, status }, "PCCS request");
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, { port: opts.port, host: opts.host });
   const bound = server.address() as AddressInfo;
   const hostForUrl = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
   const url = `http://${hostForUrl}:${bound.port}`;

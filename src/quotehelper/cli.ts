@@ -10,8 +10,7 @@ import { DEFAULT_AESM_SOCKET, REPORT_SIZE } from "../aesm/sizes.js";
 import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { CliError, parseCount } from "../cli/errors.js";
 import { createLogger } from "../common/log.js";
-import { startOpsServer } from "../common/ops-server.js";
-import { onShutdown } from "../common/shutdown.js";
+import { serveOpsUntilShutdown } from "../common/ops-server.js";
 import { QuotingError } from "../quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
@@ -143,19 +142,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
     if (err instanceof QuotingError) throw new CliError(`the ${backendName} backend failed: ${err.message}`);
     throw err;
   }
-  let serving = true;
-  const ops = await startOpsServer({
-    addr: flags.metricsAddr,
-    registry: helper.metrics.registry,
-    healthy: () => ({ ok: true }),
-    ready: () => (serving ? { ok: true } : { ok: false, reason: "shutting down" }),
-    log,
-  });
-  onShutdown(log, async () => {
-    serving = false;
-    await helper.close();
-    await ops.close();
-  });
+  await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: helper.metrics.registry, log, stop: () => helper.close() });
 }
 
 /** A failed client call as the CLI reports it: the sgx_status_t name first, exit code 1. */

@@ -5,6 +5,7 @@ import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { FrameError, encodeFrame, readFrame } from "../aesm/framing.js";
 import type { Logger } from "../common/log.js";
+import { listen } from "../common/listen.js";
 
 /** Answers one request payload; `undefined` closes the connection without a response. */
 export type FrameHandler = (payload: Buffer) => Promise<Uint8Array | undefined>;
@@ -68,13 +69,7 @@ export async function startFrameServer(opts: FrameServerOptions): Promise<FrameS
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.path, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, { path: opts.path });
 
   return {
     connections: () => open.size,

@@ -4,7 +4,6 @@ import type { Command } from "commander";
 import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { CliError, parseCount } from "../cli/errors.js";
 import { createLogger } from "../common/log.js";
-import { onShutdown } from "../common/shutdown.js";
 import { QUOTE_HELPER_ANNOTATION } from "../addon/config.js";
 import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../deviceplugin/defaults.js";
 import { DEFAULT_MAX_BODY_BYTES } from "./review.js";
@@ -49,25 +48,13 @@ with EPC in its limits, env SGX_AESM_ADDR=1 and the host's /var/run/aesmd (init 
     const log = createLogger({ component: "webhook", level: flags.logLevel });
     const { startWebhookServer } = await import("./server.js");
     const { createWebhookMetrics } = await import("./metrics.js");
-    const { startOpsServer } = await import("../common/ops-server.js");
+    const { serveOpsUntilShutdown } = await import("../common/ops-server.js");
     const metrics = createWebhookMetrics();
     const server = await startWebhookServer({ host: flags.host, port: flags.port, certPem, keyPem, resourceName: flags.resourceName, enclaveResourceName: flags.enclaveResourceName, maxBodyBytes: flags.maxBodyBytes, metrics, log }).catch(
       (err: Error) => {
         throw new CliError(`cannot serve the webhook: ${err.message}`);
       },
     );
-    let serving = true;
-    const ops = await startOpsServer({
-      addr: flags.metricsAddr,
-      registry: metrics.registry,
-      healthy: () => ({ ok: true }),
-      ready: () => (serving ? { ok: true } : { ok: false, reason: "shutting down" }),
-      log,
-    });
-    onShutdown(log, async () => {
-      serving = false;
-      await server.close();
-      await ops.close();
-    });
+    await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: metrics.registry, log, stop: () => server.close() });
   });
 }

@@ -7,6 +7,7 @@ import { mutatePod } from "./mutate.js";
 import type { Pod } from "./pod.js";
 import { BadReviewError, parseAdmissionReview, reviewResponse, type AdmissionRequest, type AdmissionResponse } from "./review.js";
 import { validatePod } from "./validate.js";
+import { listen } from "../common/listen.js";
 
 export interface WebhookServerOptions {
   host: string;
@@ -104,13 +105,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  await listen(server, { port: opts.port, host: opts.host });
   const port = (server.address() as AddressInfo).port;
   opts.log.info({ host: opts.host, port }, `serving AdmissionReviews on https://${opts.host}:${port}/mutate and /validate`);
   return {
