@@ -11,8 +11,7 @@
 FROM node:20-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# npm install, not npm ci: the lock lacks platform packages of @bufbuild/buf the registry does not serve
-RUN npm install --no-fund --no-audit
+RUN npm ci --no-fund --no-audit
 COPY tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
