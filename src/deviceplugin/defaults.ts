@@ -11,3 +11,9 @@ export const DEFAULT_ENCLAVE_SOCKET_NAME = "sgx-enclave.sock";
 export const DEFAULT_ENCLAVE_DEVICES = 110;
 export const EPC_MODES = ["auto", "devices", "node-status"] as const;
 export type EpcMode = (typeof EPC_MODES)[number];
+/**
+ * One device per container that may provision (an in-proc quoting app, or the quote helper): its
+ * allocation hands /dev/sgx_provision with /dev/sgx_enclave. EPC and enclave allocations hand no provision node.
+ */
+export const DEFAULT_PROVISION_RESOURCE_NAME = "kubernetes.azure.com/sgx_provision";
+export const DEFAULT_PROVISION_SOCKET_NAME = "sgx-provision.sock";
