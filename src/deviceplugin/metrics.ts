@@ -14,6 +14,11 @@ export class DevicePluginMetrics {
   readonly reregistrations = new Counter({ name: `${P}reregistrations_total`, help: "Registrations after each resource's first (one per resource per kubelet restart)", registers: [this.registry] });
   readonly registrationErrors = new Counter({ name: `${P}registration_errors_total`, help: "Failed registration attempts", registers: [this.registry] });
   readonly lastError = new Gauge({ name: `${P}last_error_info`, help: "The latest error, as the message label (value 1)", labelNames: ["message"] as const, registers: [this.registry] });
+  readonly oldKubeletConnections = new Counter({
+    name: `${P}old_kubelet_connections_total`,
+    help: "Connections from kubelets before 1.26 (socket path as :authority), served with the authority rewritten",
+    registers: [this.registry],
+  });
   readonly lastErrorTime = new Gauge({ name: `${P}last_error_timestamp_seconds`, help: "When the latest error happened", registers: [this.registry] });
 
   constructor() {

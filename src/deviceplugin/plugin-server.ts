@@ -1,7 +1,7 @@
 // The DevicePlugin gRPC service on our unix socket: the kubelet's view of the EPC resource manager.
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { grpcService, unixTarget } from "../common/grpc-service.js";
+import { grpcService } from "../common/grpc-service.js";
 import type { Logger } from "../common/log.js";
 import {
   AllocateResponseSchema,
@@ -15,6 +15,7 @@ import {
   type PreferredAllocationRequest,
   type PreStartContainerRequest,
 } from "../gen/deviceplugin/v1beta1/api_pb.js";
+import { AuthorityFront } from "./kubelet-compat/front.js";
 import type { DevicePluginMetrics } from "./metrics.js";
 import { AllocationRejected, type EpcResourceManager } from "./resource-manager.js";
 
@@ -30,6 +31,7 @@ function serviceDefinition(): grpc.ServiceDefinition {
 
 export class PluginServer {
   private server: grpc.Server | null = null;
+  private front: AuthorityFront | null = null;
   private readonly streams = new Set<grpc.ServerWritableStream<Empty, unknown>>();
   private unsubscribe: (() => void) | null = null;
 
@@ -59,19 +61,29 @@ export class PluginServer {
       preStartContainer: (_call: grpc.ServerUnaryCall<PreStartContainerRequest, unknown>, cb: grpc.sendUnaryData<unknown>) =>
         cb(null, create(PreStartContainerResponseSchema)),
     });
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(unixTarget(this.socketPath), grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-    );
+    // Our own listener in front of grpc-js, so that kubelets before 1.26 can register too (see kubelet-compat/).
+    const front = new AuthorityFront(server.createConnectionInjector(grpc.ServerCredentials.createInsecure()), this.log, {
+      onOldKubelet: () => this.metrics.oldKubeletConnections.inc(),
+    });
+    try {
+      await front.listen(this.socketPath);
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
     this.server = server;
+    this.front = front;
     this.unsubscribe = this.rm.onHealthChange(() => this.broadcast());
     this.log.debug({ socket: this.socketPath }, "device plugin socket serving");
   }
 
-  /** Ends every ListAndWatch stream and closes the server. Closing unlinks the socket path (libuv). */
+  /** Ends every ListAndWatch stream and closes the server. Closing the listener unlinks the socket path (libuv). */
   async stop(): Promise<void> {
     const server = this.server;
-    if (!server) return;
+    const front = this.front;
+    if (!server || !front) return;
     this.server = null;
+    this.front = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
     for (const call of this.streams) call.end();
@@ -85,6 +97,7 @@ export class PluginServer {
     ]);
     clearTimeout(timer);
     server.forceShutdown();
+    await front.close();
   }
 
   private listAndWatch(call: grpc.ServerWritableStream<Empty, unknown>): void {

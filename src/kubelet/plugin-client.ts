@@ -33,11 +33,16 @@ export class PluginCallError extends Error {
 export class DevicePluginClient {
   private readonly client: grpc.Client;
 
-  constructor(readonly socketPath: string) {
+  constructor(
+    readonly socketPath: string,
+    /** Send the socket path as :authority, as kubelets before 1.26 did (see SimulatedKubeletOptions). */
+    opts: { legacyAuthority?: boolean } = {},
+  ) {
     this.client = new grpc.Client(unixTarget(socketPath), grpc.credentials.createInsecure(), {
       "grpc.max_receive_message_length": KUBELET_MAX_RECEIVE_BYTES,
       // Our own connection, never shared with other clients of the same socket in this process.
       "grpc.use_local_subchannel_pool": 1,
+      ...(opts.legacyAuthority ? { "grpc.default_authority": socketPath } : {}),
     });
   }
 

@@ -41,6 +41,11 @@ export interface SimulatedKubeletOptions {
   /** Milliseconds clock for the grace period (tests inject one); default Date.now. */
   now?: () => number;
   log?: Logger;
+  /**
+   * Dial plugins as kubelets before 1.26 did: grpc-go took the socket path as the target, so every
+   * request carried it as HTTP/2 :authority (fixed by kubernetes/kubernetes#112597).
+   */
+  legacyAuthority?: boolean;
 }
 
 export interface StopOptions {
@@ -88,6 +93,7 @@ export class SimulatedKubelet extends EventEmitter {
   private readonly gracePeriodMs: number;
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly legacyAuthority: boolean;
   private server: grpc.Server | null = null;
   /** Bumped on every stop, so a Register still dialing when the kubelet dies cannot install an endpoint. */
   private generation = 0;
@@ -101,6 +107,7 @@ export class SimulatedKubelet extends EventEmitter {
     this.gracePeriodMs = opts.endpointStopGracePeriodMs ?? ENDPOINT_STOP_GRACE_PERIOD_MS;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? silentLogger();
+    this.legacyAuthority = opts.legacyAuthority ?? false;
   }
 
   get running(): boolean {
@@ -383,7 +390,7 @@ export class SimulatedKubelet extends EventEmitter {
   }
 
   private async connect(endpointName: string): Promise<Endpoint> {
-    const client = new DevicePluginClient(path.join(this.socketDir, endpointName));
+    const client = new DevicePluginClient(path.join(this.socketDir, endpointName), { legacyAuthority: this.legacyAuthority });
     try {
       await client.connect(this.dialTimeoutMs);
       const options = await client.getDevicePluginOptions();

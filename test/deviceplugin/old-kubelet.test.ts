@@ -1,0 +1,67 @@
+// Kubelets before 1.26 send the plugin's socket path as HTTP/2 :authority. The kubelet peer does the same
+// when asked (legacyAuthority), which a bare grpc-js server refuses as the real kubelet saw; our plugin
+// registers, streams and allocates with it through its authority front.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { DevicePluginDaemon } from "../../src/deviceplugin/daemon.js";
+import { createSimulatedDevRoot } from "../../src/deviceplugin/devices/index.js";
+import { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
+import { FakePlugin, register } from "../kubelet/fake-plugin.js";
+import { bothServed, ENCLAVE, httpGet, RESOURCE, startPlugin, type Rig } from "./helpers.js";
+
+async function legacyRig(): Promise<Rig> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "confcom-old-kubelet-"));
+  const socketDir = path.join(dir, "device-plugins");
+  const devRoot = await createSimulatedDevRoot(path.join(dir, "host"));
+  const kubelet = new SimulatedKubelet({ socketDir, legacyAuthority: true, dialTimeoutMs: 3000 });
+  await kubelet.start();
+  return {
+    dir,
+    socketDir,
+    devRoot,
+    kubelet,
+    async cleanup() {
+      await kubelet.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe("a kubelet before 1.26 (socket path as :authority)", () => {
+  let rig: Rig;
+  before(async () => {
+    rig = await legacyRig();
+  });
+  after(async () => rig.cleanup());
+
+  test("a bare grpc-js plugin cannot register with it: the stream is reset with PROTOCOL_ERROR", async () => {
+    const plugin = new FakePlugin(path.join(rig.socketDir, "bare.sock"), [{ ID: "a", health: "Healthy" }]);
+    await plugin.start();
+    try {
+      await assert.rejects(register(rig.kubelet.socketPath, { endpoint: plugin.endpoint, resourceName: "example.com/bare" }), /RST_STREAM with code 1\b/ /* 1 = PROTOCOL_ERROR */);
+      assert.equal(rig.kubelet.registrationCount("example.com/bare"), 0);
+    } finally {
+      plugin.stop();
+    }
+  });
+
+  test("our plugin registers both resources, streams its devices and allocates", async () => {
+    const daemon: DevicePluginDaemon = await startPlugin(rig, { epcMiB: 32, metricsAddr: "127.0.0.1:0" });
+    try {
+      await rig.kubelet.waitFor(bothServed(32), 20_000, "both resources served to the old kubelet");
+      const res = await rig.kubelet.allocate(RESOURCE, ["0", "1"]);
+      assert.equal(res.envs.SGX_EPC_MIB, "2");
+      assert.ok(res.devices.some((d) => d.containerPath === "/dev/sgx_enclave"));
+      const enclave = await rig.kubelet.allocate(ENCLAVE, [rig.kubelet.devices(ENCLAVE)[0]!.ID]);
+      assert.ok(enclave.devices.length > 0);
+      const metrics = await httpGet(daemon.ops.address().port, "/metrics");
+      const served = /confcom_device_plugin_old_kubelet_connections_total (\d+)/.exec(metrics.body);
+      assert.ok(served && Number(served[1]) >= 2, `one rewritten connection per resource at least:\n${served?.[0]}`);
+    } finally {
+      await daemon.stop();
+    }
+  });
+});
