@@ -88,9 +88,35 @@ export class KubeClient {
   }
 
   async request(method: string, path: string, body?: { contentType: string; data: string }): Promise<unknown> {
+    const { status, text, statusMessage, url } = await this.exchange(method, path, "application/json", body);
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (status >= 200 && status < 300) return parsed;
+    const st = (parsed ?? {}) as { reason?: string; message?: string };
+    throw new ApiError(status, st.reason ?? "", `${method} ${url.pathname}: ${status} ${st.message ?? (text.slice(0, 200) || statusMessage)}`);
+  }
+
+  /** GET of a plain-text resource (a pod's log), bounded to `maxBytes`. */
+  async getText(path: string, maxBytes = 64 << 10): Promise<string> {
+    const { status, text, url } = await this.exchange("GET", path, "text/plain, */*", undefined, maxBytes);
+    if (status >= 200 && status < 300) return text;
+    throw new ApiError(status, "", `GET ${url.pathname}: ${status} ${text.slice(0, 200)}`);
+  }
+
+  private exchange(
+    method: string,
+    path: string,
+    accept: string,
+    body?: { contentType: string; data: string },
+    maxBytes = MAX_RESPONSE,
+  ): Promise<{ status: number; text: string; statusMessage: string; url: URL }> {
     const url = new URL(path, this.server);
     const lib = url.protocol === "http:" ? http : https;
-    const headers: Record<string, string> = { ...(this.requestOptions.headers as Record<string, string> | undefined), accept: "application/json" };
+    const headers: Record<string, string> = { ...(this.requestOptions.headers as Record<string, string> | undefined), accept };
     if (body) {
       headers["content-type"] = body.contentType;
       headers["content-length"] = String(Buffer.byteLength(body.data));
@@ -101,26 +127,14 @@ export class KubeClient {
         let size = 0;
         res.on("data", (c: Buffer) => {
           size += c.length;
-          if (size > MAX_RESPONSE) req.destroy(new Error(`${method} ${url.pathname}: response larger than ${MAX_RESPONSE} bytes`));
+          if (size > maxBytes) req.destroy(new Error(`${method} ${url.pathname}: response larger than ${maxBytes} bytes`));
           else chunks.push(c);
         });
         res.on("error", reject);
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let parsed: unknown;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            parsed = undefined;
-          }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return resolve(parsed);
-          const st = (parsed ?? {}) as { reason?: string; message?: string };
-          reject(new ApiError(status, st.reason ?? "", `${method} ${url.pathname}: ${status} ${st.message ?? (text.slice(0, 200) || res.statusMessage)}`));
-        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), statusMessage: res.statusMessage ?? "", url }));
       });
       req.on("timeout", () => req.destroy(new Error(`${method} ${url.pathname}: no answer within ${this.timeoutMs} ms`)));
-      req.on("error", (err) => reject(err instanceof ApiError ? err : new Error(`cannot reach the API server at ${this.server.origin}: ${err.message}`)));
+      req.on("error", (err) => reject(new Error(`cannot reach the API server at ${this.server.origin}: ${err.message}`)));
       req.end(body?.data);
     });
   }
@@ -135,10 +149,13 @@ export class KubeClient {
     }
   }
 
-  async list<T = KubeObject>(apiVersion: string, kind: string, opts: { namespace?: string; labelSelector?: string } = {}): Promise<T[]> {
+  async list<T = KubeObject>(apiVersion: string, kind: string, opts: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<T[]> {
     const info = kindInfo(apiVersion, kind);
     const path = info.namespaced && !opts.namespace ? `${resourcePath({ ...info, namespaced: false }, undefined)}` : resourcePath(info, opts.namespace);
-    const query = opts.labelSelector ? `?labelSelector=${encodeURIComponent(opts.labelSelector)}` : "";
+    const params = new URLSearchParams();
+    if (opts.labelSelector) params.set("labelSelector", opts.labelSelector);
+    if (opts.fieldSelector) params.set("fieldSelector", opts.fieldSelector);
+    const query = params.size > 0 ? `?${params}` : "";
     const answer = (await this.request("GET", path + query)) as { items?: T[] };
     return answer.items ?? [];
   }

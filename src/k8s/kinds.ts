@@ -12,6 +12,8 @@ const KINDS: KindInfo[] = [
   { apiVersion: "v1", kind: "Service", plural: "services", namespaced: true },
   { apiVersion: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true },
   { apiVersion: "v1", kind: "Namespace", plural: "namespaces", namespaced: false },
+  { apiVersion: "v1", kind: "Pod", plural: "pods", namespaced: true },
+  { apiVersion: "v1", kind: "Event", plural: "events", namespaced: true },
   { apiVersion: "v1", kind: "Node", plural: "nodes", namespaced: false },
   { apiVersion: "apps/v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true },
   { apiVersion: "apps/v1", kind: "Deployment", plural: "deployments", namespaced: true },

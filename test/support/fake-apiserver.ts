@@ -32,6 +32,7 @@ const KINDS: Kind[] = [
   ["v1", "Service", "services", true],
   ["v1", "ServiceAccount", "serviceaccounts", true],
   ["v1", "Pod", "pods", true],
+  ["v1", "Event", "events", true],
   ["v1", "Namespace", "namespaces", false],
   ["v1", "Node", "nodes", false],
   ["apps/v1", "DaemonSet", "daemonsets", true],
@@ -137,6 +138,21 @@ function merge(into: Obj, from: Obj): void {
   }
 }
 
+/** A plain-text answer (pod logs) instead of JSON. */
+class TextBody {
+  constructor(readonly text: string) {}
+}
+
+/** Equality field selectors, as the API server takes them for events: `involvedObject.name=x,type=Warning`. */
+function matchesFields(o: Obj, selector: string): boolean {
+  if (selector === "") return true;
+  return selector.split(",").every((term) => {
+    const [field, want] = term.split("=") as [string, string];
+    const got = field.split(".").reduce<unknown>((v, part) => (v && typeof v === "object" ? (v as Obj)[part] : undefined), o);
+    return String(got ?? "") === want;
+  });
+}
+
 export function matchesSelector(labels: Record<string, string> | undefined, selector: string): boolean {
   const l = labels ?? {};
   // Split on commas outside parentheses.
@@ -183,6 +199,7 @@ export class FakeApiServer {
   /** What each field manager last applied, per object key. */
   private readonly applied = new Map<string, Map<string, Obj>>();
   readonly requests: RequestRecord[] = [];
+  private readonly podLogs = new Map<string, string>();
   rolloutMode: RolloutMode = "healthy";
   /** Deleted objects linger this long with a deletionTimestamp, as when finalizers run. */
   deletionDelayMs = 0;
@@ -217,7 +234,8 @@ export class FakeApiServer {
           status = e.code;
           body = { kind: "Status", apiVersion: "v1", status: "Failure", message: e.message, reason: e.reason, code: e.code };
         }
-        res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+        if (body instanceof TextBody) res.writeHead(status, { "content-type": "text/plain" }).end(body.text);
+        else res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
       });
     });
     await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
@@ -280,6 +298,11 @@ export class FakeApiServer {
     return this.objects.get(key(info.apiVersion, kind, info.namespaced ? namespace : undefined, name));
   }
 
+  /** The previous run's output of a pod's container, as `pods/<name>/log?previous=true` returns it. */
+  setPodLog(namespace: string, pod: string, container: string, text: string): void {
+    this.podLogs.set(`${namespace}/${pod}/${container}`, text);
+  }
+
   /** Sets a workload's status as its controller would, e.g. mid-rollout. */
   setStatus(kind: string, name: string, namespace: string, status: Obj): void {
     const o = this.find(kind, name, namespace);
@@ -315,7 +338,7 @@ export class FakeApiServer {
   }
 
   private parsePath(p: string): { info: Kind; namespace?: string; name?: string; subresource?: string } {
-    const m = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(status))?$/.exec(p);
+    const m = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(status|log))?$/.exec(p);
     if (!m) throw new HttpError(404, "NotFound", `the server could not find the requested resource: ${p}`);
     const apiVersion = m[1] ?? m[2]!;
     const [namespace, plural, name] = [m[3] && decodeURIComponent(m[3]), m[4]!, m[5] && decodeURIComponent(m[5])];
@@ -336,13 +359,23 @@ export class FakeApiServer {
       const selector = url.searchParams.get("labelSelector") ?? "";
       const items = [...this.objects.values()]
         .filter((o) => o.apiVersion === info.apiVersion && o.kind === info.kind && (ns === undefined || o.metadata.namespace === ns))
-        .filter((o) => selector === "" || matchesSelector(o.metadata.labels, selector));
+        .filter((o) => selector === "" || matchesSelector(o.metadata.labels, selector))
+        .filter((o) => matchesFields(o, url.searchParams.get("fieldSelector") ?? ""));
       return [200, { apiVersion: info.apiVersion, kind: `${info.kind}List`, metadata: { resourceVersion: String(this.rv) }, items: clone(items) }];
     }
     if (name === undefined) throw new HttpError(405, "MethodNotAllowed", `${method} on a collection is not supported here`);
     if (info.namespaced && ns === undefined) throw new HttpError(404, "NotFound", `${info.kind} is namespaced: the path needs a namespace`);
     const k = key(info.apiVersion, info.kind, ns, name);
     const notFound = () => new HttpError(404, "NotFound", `${info.plural} "${name}" not found`);
+    if (method === "GET" && subresource === "log") {
+      if (!this.objects.get(k)) throw notFound();
+      const container = url.searchParams.get("container") ?? "";
+      const log = this.podLogs.get(`${ns}/${name}/${container}`);
+      if (log === undefined) throw new HttpError(400, "BadRequest", `previous terminated container "${container}" in pod "${name}" not found`);
+      const tail = Number(url.searchParams.get("tailLines") ?? "0");
+      const lines = log.split("\n").filter((l) => l !== "");
+      return [200, new TextBody(`${(tail > 0 ? lines.slice(-tail) : lines).join("\n")}\n`)];
+    }
     if (method === "GET") {
       const o = this.objects.get(k);
       if (!o) throw notFound();

@@ -1,6 +1,7 @@
 // Rollout progress of the add-on's workloads, and waiting for it with progress lines.
-import type { V1DaemonSet, V1Deployment } from "@kubernetes/client-node";
+import type { CoreV1Event, V1DaemonSet, V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describeRef, type KubeClient, type ObjectRef } from "../../k8s/client.js";
+import { oneLine, podProblem, type PodProblem } from "./pod-problems.js";
 
 export interface RolloutState {
   done: boolean;
@@ -38,11 +39,15 @@ export function deploymentRollout(d: V1Deployment): RolloutState {
 }
 
 export async function rolloutOf(client: KubeClient, ref: ObjectRef): Promise<RolloutState> {
-  const obj = await client.get(ref);
-  if (!obj) return { done: false, summary: "not found" };
-  if (ref.kind === "DaemonSet") return daemonSetRollout(obj as V1DaemonSet);
-  if (ref.kind === "Deployment") return deploymentRollout(obj as V1Deployment);
-  return { done: true, summary: "present" };
+  return (await workloadState(client, ref)).state;
+}
+
+async function workloadState(client: KubeClient, ref: ObjectRef): Promise<{ state: RolloutState; obj: V1DaemonSet | V1Deployment | null }> {
+  const obj = await client.get<V1DaemonSet | V1Deployment>(ref);
+  if (!obj) return { state: { done: false, summary: "not found" }, obj: null };
+  if (ref.kind === "DaemonSet") return { state: daemonSetRollout(obj as V1DaemonSet), obj };
+  if (ref.kind === "Deployment") return { state: deploymentRollout(obj as V1Deployment), obj };
+  return { state: { done: true, summary: "present" }, obj };
 }
 
 export const isWorkload = (ref: ObjectRef) => ref.kind === "DaemonSet" || ref.kind === "Deployment";
@@ -53,7 +58,58 @@ export interface WaitOptions {
   print: (line: string) => void;
 }
 
-/** Polls until every workload is rolled out, printing a line whenever one's state changes. */
+/** Pods looked at per workload and poll: enough to name the problem, bounded on large clusters. */
+const PODS_EXAMINED = 10;
+
+/** The problems of a workload's pods that are not ready, with a crashed container's last log line. */
+export async function workloadProblems(client: KubeClient, workload: V1DaemonSet | V1Deployment): Promise<PodProblem[]> {
+  const namespace = workload.metadata?.namespace;
+  const labels = workload.spec?.selector?.matchLabels;
+  if (!namespace || !labels) return [];
+  const labelSelector = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const pods = await client.list<V1Pod>("v1", "Pod", { namespace, labelSelector });
+  const problems: PodProblem[] = [];
+  for (const pod of pods.filter((p) => !isReady(p)).slice(0, PODS_EXAMINED)) {
+    const name = pod.metadata?.name ?? "";
+    const events = await client
+      .list<CoreV1Event>("v1", "Event", { namespace, fieldSelector: `involvedObject.kind=Pod,involvedObject.name=${name}` })
+      .catch(() => []);
+    const problem = podProblem(pod, events);
+    if (!problem) continue;
+    if (problem.crashedContainer) {
+      const line = await lastLogLine(client, namespace, name, problem.crashedContainer);
+      if (line) problem.reason += `; last log line: ${line}`;
+    }
+    problems.push(problem);
+  }
+  return problems;
+}
+
+function isReady(pod: V1Pod): boolean {
+  return pod.status?.phase === "Running" && pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+}
+
+/** The previous run's last log line; for our JSON logs, its message (and error) rather than the JSON. */
+async function lastLogLine(client: KubeClient, namespace: string, pod: string, container: string): Promise<string> {
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?container=${encodeURIComponent(container)}&previous=true&tailLines=1`;
+  const text = (await client.getText(path, 16 << 10).catch(() => "")).trim().split("\n").pop() ?? "";
+  try {
+    const entry = JSON.parse(text) as { msg?: unknown; err?: { message?: unknown } };
+    if (typeof entry.msg === "string") return oneLine(typeof entry.err?.message === "string" ? `${entry.msg}: ${entry.err.message}` : entry.msg);
+  } catch {
+    /* not JSON: the line as it is */
+  }
+  return oneLine(text);
+}
+
+const describeProblem = (p: PodProblem) => `pod ${p.pod}${p.node ? ` on ${p.node}` : ""}: ${p.reason}`;
+
+/**
+ * Polls until every workload is rolled out, printing a line whenever one's state or its pods' problems
+ * change; fails at once when a problem cannot heal by waiting (a missing image, a crash loop).
+ */
 export async function waitForRollout(client: KubeClient, refs: ObjectRef[], opts: WaitOptions): Promise<void> {
   const workloads = refs.filter(isWorkload);
   const last = new Map<string, string>();
@@ -61,12 +117,16 @@ export async function waitForRollout(client: KubeClient, refs: ObjectRef[], opts
   for (;;) {
     const pending: string[] = [];
     for (const ref of workloads) {
-      const state = await rolloutOf(client, ref);
+      const { state, obj } = await workloadState(client, ref);
       const name = describeRef(ref);
-      const line = `${name}: ${state.done ? "rolled out" : "rolling out"} (${state.summary})`;
-      if (last.get(name) !== line) opts.print(line);
-      last.set(name, line);
-      if (!state.done) pending.push(`${name} (${state.summary})`);
+      const problems = !state.done && obj ? await workloadProblems(client, obj) : [];
+      const lines = [`${name}: ${state.done ? "rolled out" : "rolling out"} (${state.summary})`, ...problems.map((p) => `  ${describeProblem(p)}`)];
+      const text = lines.join("\n");
+      if (last.get(name) !== text) lines.forEach((l) => opts.print(l));
+      last.set(name, text);
+      const fatal = problems.find((p) => p.fatal);
+      if (fatal) throw new Error(`${name} cannot roll out: ${describeProblem(fatal)}`);
+      if (!state.done) pending.push(`${name} (${[state.summary, ...problems.map(describeProblem)].join("; ")})`);
     }
     if (pending.length === 0) return;
     if (Date.now() >= deadline) {
