@@ -6,6 +6,7 @@ import type { Registry } from "prom-client";
 import type { Logger } from "./log.js";
 import { onShutdown } from "./shutdown.js";
 import { listen } from "./listen.js";
+import { guardedHandler, type TargetHandler } from "./request-target.js";
 
 export interface Probe {
   (): { ok: boolean; reason?: string };
@@ -40,8 +41,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     res.writeHead(r.ok ? 200 : 503, { "content-type": "text/plain; charset=utf-8" });
     res.end(r.ok ? "ok\n" : `not ok: ${r.reason ?? "unknown"}\n`);
   };
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+  const handle: TargetHandler = (req, res, { pathname: path }) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
@@ -54,7 +54,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     } else if (path === "/healthz") probeResponse(res, opts.healthy);
     else if (path === "/readyz") probeResponse(res, opts.ready);
     else res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics, /healthz, /readyz\n");
-  });
+  };
+  const server = http.createServer(guardedHandler(opts.log, handle));
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
   server.keepAliveTimeout = 5_000;
   await listen(server, { port, host });
   const bound = server.address() as AddressInfo;

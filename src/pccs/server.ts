@@ -11,6 +11,7 @@ import { crlPem } from "../sim/pki/issue.js";
 import { loadPlatformState, type PlatformState } from "../sim/platform/load.js";
 import { envelope, HEADERS, PATHS } from "./api.js";
 import { listen } from "../common/listen.js";
+import { BAD_TARGET_MESSAGE, excerpt, guardedHandler } from "../common/request-target.js";
 
 export interface PccsOptions {
   stateDir: string;
@@ -59,12 +60,12 @@ const chainHeader = (pem: string) => encodeURIComponent(pem);
 function param(q: URLSearchParams, name: string, pattern: RegExp, what: string): string {
   const v = q.get(name);
   if (v === null) throw new HttpError(400, "InvalidRequestSyntax", `missing query parameter ${name} (${what})`);
-  if (!pattern.test(v)) throw new HttpError(400, "InvalidRequestSyntax", `query parameter ${name} must be ${what}, got "${v}"`);
+  if (!pattern.test(v)) throw new HttpError(400, "InvalidRequestSyntax", `query parameter ${name} must be ${what}, got "${excerpt(v)}"`);
   return v;
 }
 
 function onlyParams(q: URLSearchParams, allowed: string[]): void {
-  for (const k of q.keys()) if (!allowed.includes(k)) throw new HttpError(400, "InvalidRequestSyntax", `unknown query parameter ${k} (allowed: ${allowed.join(", ") || "none"})`);
+  for (const k of q.keys()) if (!allowed.includes(k)) throw new HttpError(400, "InvalidRequestSyntax", `unknown query parameter ${excerpt(k)} (allowed: ${allowed.join(", ") || "none"})`);
 }
 
 function route(s: Served, path: string, q: URLSearchParams): Reply {
@@ -92,7 +93,7 @@ function route(s: Served, path: string, q: URLSearchParams): Reply {
       onlyParams(q, ["ca", "encoding"]);
       const ca = param(q, "ca", /^(processor|platform)$/i, "processor or platform").toLowerCase();
       const encoding = q.get("encoding")?.toLowerCase() ?? "pem";
-      if (encoding !== "der" && encoding !== "pem") throw new HttpError(400, "InvalidRequestSyntax", `query parameter encoding must be der or pem, got "${encoding}"`);
+      if (encoding !== "der" && encoding !== "pem") throw new HttpError(400, "InvalidRequestSyntax", `query parameter encoding must be der or pem, got "${excerpt(encoding)}"`);
       if (ca !== caType) throw new HttpError(404, "NotFound", `this PCCS serves a PCK ${caType} CA, not a ${ca} CA`);
       const headers = { [HEADERS.pckCrlIssuerChain]: chainHeader(c.pck_crl_issuer_chain) };
       return encoding === "der"
@@ -105,7 +106,7 @@ function route(s: Served, path: string, q: URLSearchParams): Reply {
       // Intel's PCCS answers with the DER as hex text (its clients, e.g. dcap-qvl, hex-decode it);
       // encoding=der (what the simulated certificates' CRL distribution point asks for) gives DER.
       const encoding = q.get("encoding")?.toLowerCase() ?? "hex";
-      if (encoding !== "der" && encoding !== "hex") throw new HttpError(400, "InvalidRequestSyntax", `query parameter encoding must be der or hex, got "${encoding}"`);
+      if (encoding !== "der" && encoding !== "hex") throw new HttpError(400, "InvalidRequestSyntax", `query parameter encoding must be der or hex, got "${excerpt(encoding)}"`);
       return encoding === "der" ? { contentType: "application/pkix-crl", body: der } : { contentType: "text/plain", body: der.toString("hex") };
     }
     case PATHS.pckCert: {
@@ -132,7 +133,7 @@ function route(s: Served, path: string, q: URLSearchParams): Reply {
       };
     }
     default:
-      throw new HttpError(404, "NotFound", `no such endpoint ${path}`);
+      throw new HttpError(404, "NotFound", `no such endpoint ${excerpt(path)}`);
   }
 }
 
@@ -150,33 +151,47 @@ export async function startPccs(opts: PccsOptions): Promise<PccsServer> {
     labelNames: ["endpoint", "status"] as const,
     registers: opts.registry ? [opts.registry] : [],
   });
-  const server = http.createServer((req, res) => {
-    const requestId = crypto.randomBytes(16).toString("hex");
-    const url = new URL(req.url ?? "/", "http://pccs.invalid");
-    const endpoint = Object.values(PATHS).includes(url.pathname as (typeof PATHS)[keyof typeof PATHS]) ? url.pathname : "other";
-    let status = 200;
-    try {
-      if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "MethodNotAllowed", `method ${req.method} not allowed (GET only)`);
-      const r = route(served, url.pathname, url.searchParams);
-      status = r.status ?? 200;
-      res.writeHead(status, { "Content-Type": r.contentType, [HEADERS.requestId]: requestId, ...r.headers });
-      res.end(req.method === "HEAD" ? undefined : r.body);
-    } catch (e) {
-      const err = e instanceof HttpError ? e : new HttpError(500, "InternalError", "internal error");
-      if (!(e instanceof HttpError)) opts.log.error({ err: e, requestId }, "PCCS request failed");
-      status = err.status;
-      res.writeHead(status, {
-        "Content-Type": "application/json",
-        [HEADERS.requestId]: requestId,
-        [HEADERS.errorCode]: err.code,
-        [HEADERS.errorMessage]: encodeURIComponent(err.message),
-        ...(status === 405 ? { Allow: "GET, HEAD" } : {}),
-      });
-      res.end(JSON.stringify({ error: err.code, message: err.message }) + "\n");
-    }
-    requests.inc({ endpoint, status: String(status) });
-    opts.log.debug({ requestId, method: req.method, path: url.pathname, status }, "PCCS request");
-  });
+  const answerError = (res: http.ServerResponse, requestId: string, err: HttpError) => {
+    res.writeHead(err.status, {
+      "Content-Type": "application/json",
+      [HEADERS.requestId]: requestId,
+      [HEADERS.errorCode]: err.code,
+      [HEADERS.errorMessage]: encodeURIComponent(err.message),
+      ...(err.status === 405 ? { Allow: "GET, HEAD" } : {}),
+    });
+    res.end(JSON.stringify({ error: err.code, message: err.message }) + "\n");
+  };
+  const badTarget = (res: http.ServerResponse) => {
+    requests.inc({ endpoint: "other", status: "400" });
+    answerError(res, crypto.randomBytes(16).toString("hex"), new HttpError(400, "InvalidRequestSyntax", BAD_TARGET_MESSAGE));
+  };
+  const handler = guardedHandler(
+    opts.log,
+    (req, res, url) => {
+      const requestId = crypto.randomBytes(16).toString("hex");
+      const endpoint = Object.values(PATHS).includes(url.pathname as (typeof PATHS)[keyof typeof PATHS]) ? url.pathname : "other";
+      let status = 200;
+      try {
+        if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "MethodNotAllowed", `method ${excerpt(req.method ?? "")} not allowed (GET only)`);
+        const r = route(served, url.pathname, url.searchParams);
+        status = r.status ?? 200;
+        res.writeHead(status, { "Content-Type": r.contentType, [HEADERS.requestId]: requestId, ...r.headers });
+        res.end(req.method === "HEAD" ? undefined : r.body);
+      } catch (e) {
+        const err = e instanceof HttpError ? e : new HttpError(500, "InternalError", "internal error");
+        if (!(e instanceof HttpError)) opts.log.error({ err: e, requestId }, "PCCS request failed");
+        status = err.status;
+        answerError(res, requestId, err);
+      }
+      requests.inc({ endpoint, status: String(status) });
+      opts.log.debug({ requestId, method: req.method, path: excerpt(url.pathname), status }, "PCCS request");
+    },
+    badTarget,
+  );
+  const server = http.createServer(handler);
+  // A request body is never read: a client that sends one (or never finishes its headers) is cut off.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
   server.keepAliveTimeout = 5_000;
   await listen(server, { port: opts.port, host: opts.host });
   const bound = server.address() as AddressInfo;

@@ -3,6 +3,7 @@ import { Counter, Registry } from "prom-client";
 export interface WebhookMetrics {
   registry: Registry;
   reviews: Counter<"endpoint" | "result">;
+  shed: Counter<"reason">;
 }
 
 export function createWebhookMetrics(): WebhookMetrics {
@@ -13,5 +14,11 @@ export function createWebhookMetrics(): WebhookMetrics {
     labelNames: ["endpoint", "result"] as const,
     registers: [registry],
   });
-  return { registry, reviews };
+  const shed = new Counter({
+    name: "confcom_webhook_connections_shed_total",
+    help: "Connections closed at the connection cap: the oldest idle one evicted, or the new one refused when all are busy",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  return { registry, reviews, shed };
 }

@@ -1,26 +1,27 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CertDataType, SgxCodecError, parseQuote, pckChainFromCertData, ppidFromCertData } from "../../src/sgx/index.js";
-import { sampleQuote } from "./sample.js";
+import { needsIntelSample, sampleQuote } from "./sample.js";
 
 describe("certification data", () => {
-  const data = parseQuote(sampleQuote()).signatureData.certification.data;
+  // Read only where the sample is there (or CI=true, where its absence fails the tests that need it).
+  const data = needsIntelSample.skip ? Buffer.alloc(0) : parseQuote(sampleQuote()).signatureData.certification.data;
   const chain = (d: Buffer) => pckChainFromCertData({ type: CertDataType.PCK_CERT_CHAIN, data: d });
 
-  it("returns each PEM certificate as a string", () => {
+  it("returns each PEM certificate as a string", needsIntelSample, () => {
     const certs = chain(data);
     assert.equal(certs.length, 3);
     for (const c of certs) assert.match(c, /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/);
     assert.equal(certs.join(""), data.toString("latin1", 0, data.length - 1).trimEnd() + "\n");
   });
 
-  it("requires the counted NUL terminator and nothing after it", () => {
+  it("requires the counted NUL terminator and nothing after it", needsIntelSample, () => {
     assert.throws(() => chain(data.subarray(0, data.length - 1)), (e: unknown) => e instanceof SgxCodecError && /NUL terminator/.test(e.message));
     assert.throws(() => chain(Buffer.concat([data, Buffer.from("x\0")])), /NUL before its end/);
     assert.throws(() => chain(Buffer.alloc(0)), SgxCodecError);
   });
 
-  it("rejects non-PEM content, naming the certificate", () => {
+  it("rejects non-PEM content, naming the certificate", needsIntelSample, () => {
     assert.throws(() => chain(Buffer.from("hello\0")), /certificate 1\) is not a PEM CERTIFICATE block at offset 0/);
     const broken = Buffer.from(data);
     broken.write("-----BEGIN PRIVATE KEY-----", data.indexOf("-----BEGIN CERTIFICATE-----", 100));
@@ -28,7 +29,7 @@ describe("certification data", () => {
     assert.throws(() => chain(Buffer.from("\n \0")), /holds no PEM certificate/);
   });
 
-  it("refuses other certification data types", () => {
+  it("refuses other certification data types", needsIntelSample, () => {
     assert.throws(() => pckChainFromCertData({ type: 4, data }), /is 4, a PCK certificate chain is type 5/);
   });
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { describe, it } from "node:test";
 import { cliEntry } from "../support/paths.js";
-import { SAMPLE_QUOTE_PATH, sampleQuote } from "./sample.js";
+import { needsIntelSample, samplePath, sampleQuote } from "./sample.js";
 
 const run = promisify(execFile);
 
@@ -20,9 +20,9 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-describe("confcom quote inspect", () => {
+describe("confcom quote inspect", needsIntelSample, () => {
   it("prints every field as aligned lines", async () => {
-    const { code, stdout } = await cli("quote", "inspect", SAMPLE_QUOTE_PATH);
+    const { code, stdout } = await cli("quote", "inspect", samplePath());
     assert.equal(code, 0);
     const lines = stdout.trimEnd().split("\n");
     const col = lines[0].indexOf(":") + 1 + (lines[0].slice(lines[0].indexOf(":") + 1).length - lines[0].slice(lines[0].indexOf(":") + 1).trimStart().length);
@@ -39,7 +39,7 @@ describe("confcom quote inspect", () => {
   });
 
   it("--json gives hex strings and u64 as decimal strings", async () => {
-    const { code, stdout } = await cli("quote", "inspect", "--json", SAMPLE_QUOTE_PATH);
+    const { code, stdout } = await cli("quote", "inspect", "--json", samplePath());
     assert.equal(code, 0);
     const j = JSON.parse(stdout);
     assert.equal(j.isvReport.mrSigner, "815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6");

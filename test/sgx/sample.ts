@@ -1,7 +1,6 @@
-// The real Intel quote of shared/data/intel-sgx-sample, loaded once.
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { sharedDir } from "../support/paths.js";
+// The real Intel quote of the Intel sample (found through test/support/intel-sample.ts), loaded lazily.
+import { intelSamplePath, intelSampleQuote } from "../support/intel-sample.js";
 
-export const SAMPLE_QUOTE_PATH = path.join(sharedDir, "data/intel-sgx-sample/sgx_quote.bin");
-export const sampleQuote = (): Buffer => readFileSync(SAMPLE_QUOTE_PATH);
+export { needsIntelSample } from "../support/intel-sample.js";
+export const samplePath = (): string => intelSamplePath("sgx_quote.bin");
+export const sampleQuote = intelSampleQuote;

@@ -1,11 +1,13 @@
 // Shared by the simulated-platform and PCCS tests: temporary state directories, openssl as an
-// independent peer, and Intel's real certificates (from shared/data) to compare structure with.
+// independent peer, and Intel's real certificates (from the Intel sample) to compare structure with.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { x509 } from "../../src/common/x509.js";
-import { sharedDir } from "../support/paths.js";
+import { intelSampleCollateral, intelSampleQuote } from "../support/intel-sample.js";
+
+export { needsIntelSample } from "../support/intel-sample.js";
 
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), `confcom-${prefix}-`));
@@ -27,15 +29,13 @@ export function writeFiles(dir: string, files: Record<string, string | Uint8Arra
   for (const [name, data] of Object.entries(files)) writeFileSync(path.join(dir, name), data);
 }
 
-export const intelSampleDir = path.join(sharedDir, "data/intel-sgx-sample");
-
 export function intelCollateral(): Record<string, string> {
-  return JSON.parse(readFileSync(path.join(intelSampleDir, "collateral.json"), "utf8")) as Record<string, string>;
+  return intelSampleCollateral() as unknown as Record<string, string>;
 }
 
 /** The real PCK chain (leaf, Processor CA, root) from the certification data of Intel's sample quote. */
 export function intelPckChain(): x509.X509Certificate[] {
-  const quote = readFileSync(path.join(intelSampleDir, "sgx_quote.bin"));
+  const quote = intelSampleQuote();
   const pem = quote.subarray(quote.indexOf("-----BEGIN")).toString("latin1").replace(/\0+$/, "");
   return splitPem(pem);
 }

@@ -6,12 +6,12 @@ import { parseQeIdentity, parseSgxExtension, parseTcbInfo, SgxType, Verification
 import { parsePemChain } from "../../src/verify/certs.js";
 import { parseQuote, pckChainFromCertData } from "../../src/sgx/index.js";
 import { selectPlatformLevel } from "../../src/verify/tcb-level.js";
-import { sampleCollateral, sampleQuote } from "./intel-sample.js";
+import { needsIntelSample, sampleCollateral, sampleQuote } from "./intel-sample.js";
 
 const rejects = (fn: () => unknown, step: string, message: RegExp) =>
   assert.throws(fn, (e: unknown) => e instanceof VerificationError && e.step === step && message.test(e.message));
 
-test("the sample PCK certificate's SGX extension", () => {
+test("the sample PCK certificate's SGX extension", needsIntelSample, () => {
   const leaf = parsePemChain("t", "chain", pckChainFromCertData(parseQuote(sampleQuote()).signatureData.certification).join(""))[0];
   const ext = parseSgxExtension(leaf);
   assert.equal(ext.fmspc.toString("hex"), "00a067110000");
@@ -23,7 +23,7 @@ test("the sample PCK certificate's SGX extension", () => {
   assert.equal(ext.ppid.length, 16);
 });
 
-test("the sample TCB Info (v3) and QE Identity (v2)", () => {
+test("the sample TCB Info (v3) and QE Identity (v2)", needsIntelSample, () => {
   const c = sampleCollateral();
   const t = parseTcbInfo(c.tcb_info);
   assert.deepEqual([t.id, t.version, t.fmspc.toString("hex"), t.tcbEvaluationDataNumber, t.tcbLevels.length], ["SGX", 3, "00a067110000", 17, 11]);
@@ -34,7 +34,7 @@ test("the sample TCB Info (v3) and QE Identity (v2)", () => {
   assert.equal(q.attributesMask.toString("hex"), "fbffffffffffffff0000000000000000");
 });
 
-test("TCB Info v2 (sgxtcbcompNNsvn) selects the same level as v3", () => {
+test("TCB Info v2 (sgxtcbcompNNsvn) selects the same level as v3", needsIntelSample, () => {
   const v3 = parseTcbInfo(sampleCollateral().tcb_info);
   const raw = JSON.parse(sampleCollateral().tcb_info) as { version: number; id?: string; tcbLevels: { tcb: Record<string, unknown>; advisoryIDs?: string[] }[] };
   raw.version = 2;
@@ -55,7 +55,7 @@ test("TCB Info v2 (sgxtcbcompNNsvn) selects the same level as v3", () => {
   assert.equal(selectPlatformLevel(v3, { ...pck, pceSvn: 4 }), undefined);
 });
 
-test("malformed TCB Info / QE Identity fail with the field's path", () => {
+test("malformed TCB Info / QE Identity fail with the field's path", needsIntelSample, () => {
   const tcb = sampleCollateral().tcb_info;
   rejects(() => parseTcbInfo("{"), "tcb-info.parse", /not valid JSON/);
   rejects(() => parseTcbInfo(tcb.replace('"fmspc":"00A067110000"', '"fmspc":"00A0671100"')), "tcb-info.parse", /tcbInfo\.fmspc must be 6 bytes of hex/);

@@ -9,7 +9,7 @@ import path from "node:path";
 import { createHash, X509Certificate } from "node:crypto";
 import { QuoteVerifier, VerificationError, verifyQuote, EXIT_CODES, INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from "../../src/verify/index.js";
 import { cliEntry } from "../support/paths.js";
-import { collateralPath, EXPIRED_AT, quotePath, sampleCollateral, sampleQuote, VALID_AT } from "./intel-sample.js";
+import { collateralPath, EXPIRED_AT, needsIntelSample, quotePath, sampleCollateral, sampleQuote, VALID_AT } from "./intel-sample.js";
 
 const README_FACTS = {
   status: "ConfigurationAndSWHardeningNeeded",
@@ -22,7 +22,7 @@ const README_FACTS = {
 
 const cli = (...args: string[]) => spawnSync(process.execPath, [cliEntry, "quote", "verify", ...args], { encoding: "utf8", timeout: 30_000 });
 
-test("the Intel sample verifies at 2025-07-01 with the README's facts", async () => {
+test("the Intel sample verifies at 2025-07-01 with the README's facts", needsIntelSample, async () => {
   const r = await verifyQuote(sampleQuote(), sampleCollateral(), { now: VALID_AT });
   assert.equal(r.status, README_FACTS.status);
   assert.deepEqual(r.advisoryIds, README_FACTS.advisoryIds);
@@ -42,7 +42,7 @@ test("the Intel sample verifies at 2025-07-01 with the README's facts", async ()
   assert.equal(r.collateralExpiresAt, "2025-07-19T10:01:18.000Z");
 });
 
-test("the Intel sample fails at 2025-08-01: its TCB Info has expired", async () => {
+test("the Intel sample fails at 2025-08-01: its TCB Info has expired", needsIntelSample, async () => {
   await assert.rejects(verifyQuote(sampleQuote(), sampleCollateral(), { now: EXPIRED_AT }), (e: unknown) => {
     assert.ok(e instanceof VerificationError);
     assert.equal(e.failure, "expired");
@@ -51,7 +51,7 @@ test("the Intel sample fails at 2025-08-01: its TCB Info has expired", async () 
   });
 });
 
-test("a cached verifier still checks validity at each call's time", async () => {
+test("a cached verifier still checks validity at each call's time", needsIntelSample, async () => {
   const v = new QuoteVerifier();
   const c = sampleCollateral();
   assert.equal((await v.verify(sampleQuote(), { collateral: c, now: VALID_AT })).status, README_FACTS.status);
@@ -61,7 +61,7 @@ test("a cached verifier still checks validity at each call's time", async () => 
   assert.equal((await v.verify(sampleQuote(), { collateral: c, now: VALID_AT })).status, README_FACTS.status);
 });
 
-test("collateral mutated after a successful verification is verified again, not served from the cache", async () => {
+test("collateral mutated after a successful verification is verified again, not served from the cache", needsIntelSample, async () => {
   const v = new QuoteVerifier();
   const c = sampleCollateral();
   await v.verify(sampleQuote(), { collateral: c, now: VALID_AT });
@@ -71,7 +71,7 @@ test("collateral mutated after a successful verification is verified again, not 
   assert.equal((await v.verify(sampleQuote(), { collateral: c, now: VALID_AT })).status, README_FACTS.status);
 });
 
-test("the embedded root is the real Intel SGX Root CA, the last certificate of every sample chain", () => {
+test("the embedded root is the real Intel SGX Root CA, the last certificate of every sample chain", needsIntelSample, () => {
   const der = new X509Certificate(INTEL_SGX_ROOT_CA_PEM).raw;
   assert.equal(createHash("sha256").update(der).digest("hex"), INTEL_SGX_ROOT_CA_SHA256);
   const c = sampleCollateral();
@@ -81,13 +81,13 @@ test("the embedded root is the real Intel SGX Root CA, the last certificate of e
   }
 });
 
-test("a trust anchor that is not a self-signed SGX root is refused", async () => {
+test("a trust anchor that is not a self-signed SGX root is refused", needsIntelSample, async () => {
   const tcbSigning = sampleCollateral().tcb_info_issuer_chain.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/)![0];
   await assert.rejects(verifyQuote(sampleQuote(), sampleCollateral(), { now: VALID_AT, trustedRootPem: tcbSigning }), { step: "trusted-root" });
 });
 
-test("CLI: exit 12 with the facts at 2025-07-01, human and JSON", () => {
-  const human = cli(quotePath, "--collateral", collateralPath, "--now", VALID_AT.toISOString());
+test("CLI: exit 12 with the facts at 2025-07-01, human and JSON", needsIntelSample, () => {
+  const human = cli(quotePath(), "--collateral", collateralPath(), "--now", VALID_AT.toISOString());
   assert.equal(human.status, EXIT_CODES.ConfigurationAndSWHardeningNeeded, human.stderr);
   assert.match(human.stdout, /^status: ConfigurationAndSWHardeningNeeded$/m);
   assert.match(human.stdout, /^advisories: INTEL-SA-00289, INTEL-SA-00615$/m);
@@ -96,7 +96,7 @@ test("CLI: exit 12 with the facts at 2025-07-01, human and JSON", () => {
   assert.match(human.stdout, /^ISVPRODID: 0 {2}ISVSVN: 0$/m);
   assert.match(human.stdout, /^report data \(text\): "Hello, world!"$/m);
 
-  const json = cli(quotePath, "--collateral", collateralPath, "--now", VALID_AT.toISOString(), "--json");
+  const json = cli(quotePath(), "--collateral", collateralPath(), "--now", VALID_AT.toISOString(), "--json");
   assert.equal(json.status, 12);
   const r = JSON.parse(json.stdout);
   assert.equal(r.ok, true);
@@ -106,27 +106,27 @@ test("CLI: exit 12 with the facts at 2025-07-01, human and JSON", () => {
   assert.equal(r.reportData, README_FACTS.reportData);
 });
 
-test("CLI: exit 22 (expired) at 2025-08-01, naming the TCB Info", () => {
-  const res = cli(quotePath, "--collateral", collateralPath, "--now", EXPIRED_AT.toISOString(), "--json");
+test("CLI: exit 22 (expired) at 2025-08-01, naming the TCB Info", needsIntelSample, () => {
+  const res = cli(quotePath(), "--collateral", collateralPath(), "--now", EXPIRED_AT.toISOString(), "--json");
   assert.equal(res.status, EXIT_CODES.expired);
   const r = JSON.parse(res.stdout);
   assert.deepEqual([r.ok, r.failure, r.step], [false, "expired", "tcb-info.validity"]);
   assert.match(res.stderr, /TCB Info expired/);
 });
 
-test("CLI: usage, invalid quote and collateral failures have their exit codes", () => {
+test("CLI: usage, invalid quote and collateral failures have their exit codes", needsIntelSample, () => {
   const dir = mkdtempSync(path.join(tmpdir(), "verify-cli-"));
-  assert.equal(cli(quotePath).status, EXIT_CODES.usage);
-  assert.equal(cli(quotePath, "--collateral", collateralPath, "--bogus").status, EXIT_CODES.usage);
+  assert.equal(cli(quotePath()).status, EXIT_CODES.usage);
+  assert.equal(cli(quotePath(), "--collateral", collateralPath(), "--bogus").status, EXIT_CODES.usage);
   const truncated = path.join(dir, "truncated.bin");
   writeFileSync(truncated, sampleQuote().subarray(0, 1000));
-  assert.equal(cli(truncated, "--collateral", collateralPath, "--now", VALID_AT.toISOString()).status, EXIT_CODES["invalid-quote"]);
+  assert.equal(cli(truncated, "--collateral", collateralPath(), "--now", VALID_AT.toISOString()).status, EXIT_CODES["invalid-quote"]);
 
   const c = sampleCollateral();
   c.tcb_info = c.tcb_info.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18');
   const forged = path.join(dir, "forged.json");
   writeFileSync(forged, JSON.stringify(c));
-  const res = cli(quotePath, "--collateral", forged, "--now", VALID_AT.toISOString(), "--json");
+  const res = cli(quotePath(), "--collateral", forged, "--now", VALID_AT.toISOString(), "--json");
   assert.equal(res.status, EXIT_CODES["invalid-signature-or-collateral"]);
   assert.equal(JSON.parse(res.stdout).step, "tcb-info.signature");
 });

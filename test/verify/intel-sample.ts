@@ -1,14 +1,12 @@
-// The real Intel quote and collateral (shared/data/intel-sgx-sample) and the times its README fixes.
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import type { Collateral } from "../../src/collateral/types.js";
-import { sharedDir } from "../support/paths.js";
+// The real Intel quote and collateral (found through test/support/intel-sample.ts) and the times its
+// README fixes.
+import { intelSampleCollateral, intelSamplePath, intelSampleQuote } from "../support/intel-sample.js";
 
-export const sampleDir = path.join(sharedDir, "data/intel-sgx-sample");
-export const quotePath = path.join(sampleDir, "sgx_quote.bin");
-export const collateralPath = path.join(sampleDir, "collateral.json");
-export const sampleQuote = (): Buffer => readFileSync(quotePath);
-export const sampleCollateral = (): Collateral => JSON.parse(readFileSync(collateralPath, "utf8")) as Collateral;
+export { needsIntelSample } from "../support/intel-sample.js";
+export const quotePath = (): string => intelSamplePath("sgx_quote.bin");
+export const collateralPath = (): string => intelSamplePath("collateral.json");
+export const sampleQuote = intelSampleQuote;
+export const sampleCollateral = intelSampleCollateral;
 
 /** Inside every validity window of the sample collateral. */
 export const VALID_AT = new Date("2025-07-01T00:00:00Z");

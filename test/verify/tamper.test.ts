@@ -7,7 +7,7 @@ import { verifySignedJson } from "../../src/verify/signed-json.js";
 import { X509Certificate } from "node:crypto";
 import { parsePemChain } from "../../src/verify/certs.js";
 import type { Collateral } from "../../src/collateral/types.js";
-import { sampleCollateral, sampleQuote, VALID_AT } from "./intel-sample.js";
+import { needsIntelSample, sampleCollateral, sampleQuote, VALID_AT } from "./intel-sample.js";
 
 /** [start, end) of each region of the sample quote (QE auth data is 32 bytes), and the step guarding it. */
 const QUOTE_REGIONS: { name: string; start: number; end: number; step: (offset: number) => string | undefined }[] = [
@@ -39,7 +39,7 @@ async function rejectedAt(p: Promise<unknown>): Promise<string> {
   return "ACCEPTED";
 }
 
-test("every single-byte change in the quote's signed regions is rejected at its step", async () => {
+test("every single-byte change in the quote's signed regions is rejected at its step", needsIntelSample, async () => {
   const verifier = new QuoteVerifier();
   const collateral = sampleCollateral();
   const good = sampleQuote();
@@ -61,7 +61,7 @@ test("every single-byte change in the quote's signed regions is rejected at its 
   assert.equal(tried, 2 * 1052);
 });
 
-test("changes spread over the PCK certificate chain in the quote are rejected", async () => {
+test("changes spread over the PCK certificate chain in the quote are rejected", needsIntelSample, async () => {
   const verifier = new QuoteVerifier();
   const collateral = sampleCollateral();
   const good = sampleQuote();
@@ -88,7 +88,7 @@ function changeChar(s: string, i: number): string {
 
 const tcbSigningKey = (c: Collateral) => new X509Certificate(parsePemChain("test", "chain", c.tcb_info_issuer_chain)[0].der).publicKey;
 
-test("every single-character change of the TCB Info and QE Identity bodies breaks their signatures", () => {
+test("every single-character change of the TCB Info and QE Identity bodies breaks their signatures", needsIntelSample, () => {
   const c = sampleCollateral();
   const key = tcbSigningKey(c);
   for (const [what, body, sig] of [
@@ -109,7 +109,7 @@ async function collateralRejection(mutate: (c: Collateral) => void): Promise<str
   return rejectedAt(new QuoteVerifier().verify(sampleQuote(), { collateral: c, now: VALID_AT }));
 }
 
-test("changes spread over the signed collateral strings are rejected end to end", async () => {
+test("changes spread over the signed collateral strings are rejected end to end", needsIntelSample, async () => {
   for (const [field, step] of [
     ["tcb_info", "tcb-info.signature"],
     ["qe_identity", "qe-identity.signature"],
@@ -121,7 +121,7 @@ test("changes spread over the signed collateral strings are rejected end to end"
   }
 });
 
-test("every character of the TCB Info and QE Identity signatures matters", async () => {
+test("every character of the TCB Info and QE Identity signatures matters", needsIntelSample, async () => {
   for (const [field, step] of [
     ["tcb_info_signature", "tcb-info.signature"],
     ["qe_identity_signature", "qe-identity.signature"],
@@ -132,7 +132,7 @@ test("every character of the TCB Info and QE Identity signatures matters", async
   }
 });
 
-test("changes spread over both CRLs are rejected", async () => {
+test("changes spread over both CRLs are rejected", needsIntelSample, async () => {
   for (const [field, step] of [
     ["root_ca_crl", "collateral.root-ca-crl"],
     ["pck_crl", "collateral.pck-crl"],
