@@ -33,7 +33,8 @@ export interface Rig {
   /** Make the service fetch this collateral variant instead of the PCCS's (undefined: the PCCS again). */
   useCollateral(config: Partial<CollateralConfig> | undefined): void;
   fetches: number;
-  client(opts?: Record<string, unknown>): AttestationClient;
+  /** Microsoft's client for this rig's service (or another instance's URL), trusting the rig's CA. */
+  client(url?: string): AttestationClient;
   /** Starts another service instance on the same node (its own options). */
   restart(over: Partial<AttestationServiceOptions>): Promise<AttestationService>;
   close(): Promise<void>;
@@ -80,7 +81,7 @@ export async function startRig(name: string, over: Partial<AttestationServiceOpt
     useCollateral: (c) => {
       variant = c;
     },
-    client: (opts = {}) => new AttestationClient(rig.service.url, { tlsOptions: { ca: tlsAll.caPem }, ...opts } as never),
+    client: (url) => new AttestationClient(url ?? rig.service.url, { tlsOptions: { ca: tlsAll.caPem } } as never),
     restart: async (o) => {
       const s = await make(o);
       extra.push(s);
@@ -108,7 +109,7 @@ export async function post(rig: Rig, pathAndQuery: string, body: string | Buffer
   const u = new URL(rig.service.url + pathAndQuery);
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: "POST", ca: rig.caPem, headers: { "content-type": "application/json", ...headers }, timeout: 10_000 },
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: "POST", ca: rig.caPem, agent: false, headers: { "content-type": "application/json", ...headers }, timeout: 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
