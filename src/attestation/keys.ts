@@ -71,7 +71,7 @@ export async function signingKeyFromPem(keyPem: string, certPem: string | undefi
 function algOf(key: KeyObject): SigningAlg {
   if (key.asymmetricKeyType === "rsa" && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) return "RS256";
   if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1") return "ES256";
-  throw new KeyError(`the signing key must be RSA (2048 bits or more) or EC P-256, got ${key.asymmetricKeyType} ${JSON.stringify(key.asymmetricKeyDetails ?? {})}`);
+  throw new KeyError(`the signing key must be RSA (2048 bits or more) or EC P-256, got ${key.asymmetricKeyType}${key.asymmetricKeyDetails?.modulusLength ? ` of ${key.asymmetricKeyDetails.modulusLength} bits` : ""}${key.asymmetricKeyDetails?.namedCurve ? ` on ${key.asymmetricKeyDetails.namedCurve}` : ""}`);
 }
 
 async function selfSign(privateKey: KeyObject, alg: SigningAlg, subject: string, now: Date): Promise<Buffer> {
