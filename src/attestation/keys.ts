@@ -57,15 +57,15 @@ export async function signingKeyFromPem(keyPem: string, certPem: string | undefi
     throw new KeyError(`the signing key is not a PEM private key: ${(e as Error).message}`);
   }
   const alg = algOf(privateKey);
-  let certDer: Buffer;
   if (certPem) {
     const cert = new crypto.X509Certificate(certPem);
     if (!cert.publicKey.equals(createPublicKey(privateKey))) throw new KeyError("the signing certificate does not hold the signing key's public key");
-    certDer = cert.raw;
-  } else {
-    certDer = await selfSign(privateKey, alg, subject, now);
+    return { kid: kidOf(cert.raw), alg, privateKey, certDer: cert.raw, createdAt: now };
   }
-  return { kid: kidOf(certDer), alg, privateKey, certDer, createdAt: now };
+  // The certificate is made afresh at each start (and by each replica): the kid follows the key instead,
+  // so tokens keep their signer across restarts.
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  return { kid: kidOf(spki), alg, privateKey, certDer: await selfSign(privateKey, alg, subject, now), createdAt: now };
 }
 
 function algOf(key: KeyObject): SigningAlg {
