@@ -21,14 +21,21 @@ export const VERDICT_CLAIMS = {
 const sha256hex = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const KSS_FLAG = 0x80n;
 
+const hashesOf = new WeakMap<Collateral, Record<string, string>>();
+
 /** x-ms-sgx-collateral: hex SHA-256 of each collateral item (chains as PEM text, CRLs as DER). */
 export function collateralHashes(quote: Buffer, c: Collateral): Record<string, string> {
+  let h = hashesOf.get(c);
+  if (!h) hashesOf.set(c, (h = itemHashes(c)));
+  return { ...h, quotehash: sha256hex(quote) };
+}
+
+function itemHashes(c: Collateral): Record<string, string> {
   const rootCrl = sha256hex(Buffer.from(c.root_ca_crl, "hex"));
   return {
     qeidcertshash: sha256hex(c.qe_identity_issuer_chain),
     qeidcrlhash: rootCrl,
     qeidhash: sha256hex(c.qe_identity),
-    quotehash: sha256hex(quote),
     tcbinfocertshash: sha256hex(c.tcb_info_issuer_chain),
     tcbinfocrlhash: rootCrl,
     tcbinfohash: sha256hex(c.tcb_info),
