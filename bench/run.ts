@@ -7,6 +7,7 @@ const suites: Record<string, () => Promise<{ default: Bench }>> = {
   "device plugin": () => import("./deviceplugin.bench.js"),
   "quote generation": () => import("./quote-generation.bench.js"),
   "quote verification": () => import("./verify.bench.js"),
+  "attestation service": () => import("./attestation.bench.js"),
 };
 
 async function main() {

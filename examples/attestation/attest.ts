@@ -8,12 +8,13 @@ import type { VerificationResult } from "../../src/verify/index.js";
 import { SampleEnclave } from "./enclave.js";
 import type { AttestationOptions } from "./options.js";
 import { AttestationFailure, verifyAttestation } from "./relying-party.js";
+import { verifyWithService, type TokenVerdict } from "./service-client.js";
 
 export interface AttestationOutcome {
   mode: QuotingMode;
   message: string;
   quoteBytes: number;
-  result: VerificationResult;
+  result: VerificationResult | TokenVerdict;
 }
 
 const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
@@ -43,8 +44,9 @@ export async function attest(o: AttestationOptions, progress: (line: string) => 
         throw new AttestationFailure(`cannot read the root CA ${o.rootCa}: ${why(e)}`);
       })
     : undefined;
-  let result: VerificationResult;
+  let result: VerificationResult | TokenVerdict;
   try {
+    if (o.attestationUrl) return { mode, message, quoteBytes: quote.length, result: await verifyWithService(quote, message, o, { attestationUrl: o.attestationUrl, attestationCa: o.attestationCa }, progress) };
     result = await verifyAttestation(quote, message, o, { pccsUrl: o.pccsUrl, collateralFile: o.collateral, rootCaPem });
   } catch (e) {
     if (e instanceof AttestationFailure) throw e;
@@ -54,6 +56,6 @@ export async function attest(o: AttestationOptions, progress: (line: string) => 
 }
 
 /** The Job's last log line on success. */
-export function successLine(r: VerificationResult): string {
+export function successLine(r: VerificationResult | TokenVerdict): string {
   return `attestation succeeded: MRENCLAVE ${r.enclave.mrEnclave}, MRSIGNER ${r.enclave.mrSigner}, TCB status ${r.status}`;
 }

@@ -18,6 +18,8 @@ export interface AttestationOptions {
   aesmSocket: string;
   acceptStatus: string[];
   json: boolean;
+  attestationUrl?: string;
+  attestationCa?: string;
 }
 
 const hex32 = (name: string) => (v: string): Buffer => {
@@ -46,10 +48,12 @@ export function parseOptions(argv: string[]): AttestationOptions {
     .addOption(new Option("--aesm-socket <path>", "AESM socket, out of process (Intel's client only knows the default)").env("AESM_SOCKET").default(DEFAULT_AESM_SOCKET))
     .addOption(new Option("--accept-status <list>", "comma-separated TCB statuses the relying party accepts").env("ACCEPT_TCB_STATUS").default("UpToDate"))
     .option("--json", "print the result as one JSON document")
+    .addOption(new Option("--attestation-url <url>", "send the quote to this MAA-compatible attestation service and trust its verified token instead of verifying here").env("ATTESTATION_URL"))
+    .addOption(new Option("--attestation-ca <pem>", "CA of the attestation service's TLS certificate (default: the system's)").env("ATTESTATION_CA"))
     .exitOverride()
     .showHelpAfterError();
   program.parse(argv, { from: "user" });
   const o = program.opts<Omit<AttestationOptions, "acceptStatus" | "json"> & { acceptStatus: string; json?: boolean }>();
-  if (!o.pccsUrl && !o.collateral) throw new CliError("the relying party needs collateral: set PCCS_URL (--pccs-url) or COLLATERAL_FILE (--collateral)", 2);
+  if (!o.pccsUrl && !o.collateral && !o.attestationUrl) throw new CliError("the relying party needs collateral: set PCCS_URL (--pccs-url) or COLLATERAL_FILE (--collateral), or ATTESTATION_URL (--attestation-url)", 2);
   return { ...o, acceptStatus: o.acceptStatus.split(",").map((s) => s.trim()).filter(Boolean), json: o.json === true };
 }

@@ -71,6 +71,7 @@ const FLAG_OF_FIELD: [keyof AddonConfig, string][] = [
   ["extraTolerations", "toleration"],
   ["quoteHelperEpcMiB", "quoteHelperEpcMib"],
   ["webhook", "webhookUrl"],
+  ["attestationService", "enableAttestationService"],
 ];
 
 /** `confcom addon ...` and `confcom webhook`, the daemon the add-on deploys. */
@@ -88,7 +89,8 @@ export function registerAddonCommands(program: Command): void {
       const config = configFromFlags(flags);
       const { issueWebhookTls } = await import("./tls.js");
       const tls = config.webhook.kind === "in-cluster" ? await issueWebhookTls({ dnsNames: [webhookServiceHost(config)] }) : undefined;
-      process.stdout.write(formatObjects(renderAddon(config, tls), flags.output as OutputFormat));
+      const { attestationServiceKeys } = await import("./manifests/attestation-service.js");
+      process.stdout.write(formatObjects(renderAddon(config, tls, await attestationServiceKeys(config)), flags.output as OutputFormat));
     });
 
   addWaitOptions(addClusterOptions(addConfigOptions(addon.command("enable"))))

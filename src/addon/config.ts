@@ -32,6 +32,8 @@ export interface AddonConfig {
   instanceTypes: string[];
   extraTolerations: Toleration[];
   webhook: WebhookEndpoint;
+  /** With --enable-attestation-service: the MAA-compatible attestation service and its collateral source. */
+  attestationService?: { pccsUrl: string };
 }
 
 export const ADDON_NAME = "confcom";

@@ -4,6 +4,7 @@ import { Option, type Command } from "commander";
 import { CliError, parseCount } from "../cli/errors.js";
 import { VERSION } from "../cli/version.js";
 import { extendedResourceNameProblem } from "../kubelet/resource-name.js";
+import { INTEL_PCS_URL } from "./manifests/attestation-service.js";
 import {
   DEFAULT_IMAGE_REPOSITORY,
   DEFAULT_NAMESPACE,
@@ -29,6 +30,8 @@ export interface ConfigFlags {
   enableSgxquotehelper?: boolean;
   webhookUrl?: string;
   webhookCa?: string;
+  enableAttestationService?: boolean;
+  attestationPccsUrl: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -53,7 +56,9 @@ export function addConfigOptions(cmd: Command): Command {
     .option("--toleration <key[=value][:effect]>", "an extra toleration for the DaemonSets (repeatable)", collect)
     .option("--quote-helper-epc-mib <n>", "EPC MiB the quote helper requests", parseCount("--quote-helper-epc-mib", 1 << 20), DEFAULT_QUOTE_HELPER_EPC_MIB)
     .addOption(new Option("--webhook-url <url>", "register an admission webhook served at this https URL instead of deploying one"))
-    .addOption(new Option("--webhook-ca <pem-file>", "CA bundle (PEM) that signs the certificate of --webhook-url"));
+    .addOption(new Option("--webhook-ca <pem-file>", "CA bundle (PEM) that signs the certificate of --webhook-url"))
+    .option("--enable-attestation-service", "also run the attestation service (MAA-compatible, issues tokens for verified quotes)")
+    .option("--attestation-pccs-url <url>", "PCCS (or Intel PCS) the attestation service fetches collateral from", INTEL_PCS_URL);
 }
 
 function showLabel(l: NodeLabelRequirement): string {
@@ -118,5 +123,6 @@ export function configFromFlags(flags: ConfigFlags): AddonConfig {
     instanceTypes,
     extraTolerations: (flags.toleration ?? []).map(parseToleration),
     webhook,
+    ...(flags.enableAttestationService ? { attestationService: { pccsUrl: flags.attestationPccsUrl } } : {}),
   };
 }

@@ -21,6 +21,7 @@ interface Concern {
 // One line per concern (keep sorted).
 export const CONCERNS: Concern[] = [
   { commands: ["addon", "webhook"], register: async (g) => (await import("../addon/cli.js")).registerAddonCommands(g.program) },
+  { commands: ["attestation-service"], register: async (g) => (await import("../attestation/cli.js")).registerAttestationCommand(g.program) },
   { commands: ["demo"], register: async (g) => (await import("../demo/cli.js")).registerDemoCommand(g.program) },
   { commands: ["device-plugin"], register: async (g) => (await import("../deviceplugin/cli.js")).registerDevicePluginCommands(g.program) },
   { commands: ["pccs"], register: async (g) => (await import("../pccs/cli.js")).registerPccsCommand(g.program) },

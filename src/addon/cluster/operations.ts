@@ -5,6 +5,7 @@ import { FIELD_MANAGER, NAMES, type AddonConfig } from "../config.js";
 import { MANAGED_BY_LABEL, MANAGED_BY_SELECTOR } from "../manifests/common.js";
 import { refOf, renderAddon, type AddonObject, type WebhookTls } from "../manifests/index.js";
 import { webhookServiceHost } from "../manifests/webhook.js";
+import { attestationServiceKeys } from "../manifests/attestation-service.js";
 import { issueWebhookTls } from "../tls.js";
 import { AddonStateError, configMapRefIn, NOT_ENABLED, readRecorded, readWebhookTls, refKey } from "./recorded.js";
 import { isWorkload, waitForDeletion, waitForRollout } from "./rollout.js";
@@ -50,7 +51,7 @@ export async function enableAddon(client: KubeClient, config: AddonConfig, opts:
   if (!(await client.get({ apiVersion: "v1", kind: "Namespace", name: config.namespace }))) {
     throw new AddonStateError(`namespace "${config.namespace}" does not exist; create it first`);
   }
-  const objects = renderAddon(config, await webhookTls(client, config, false));
+  const objects = renderAddon(config, await webhookTls(client, config, false), await attestationServiceKeys(config));
   await refuseForeign(client, objects);
   await applyAll(client, objects, opts.print);
   await waitRollout(client, objects, opts);
@@ -81,7 +82,7 @@ export async function updateAddon(client: KubeClient, next: (recorded: AddonConf
   } else if (!recorded.config.quoteHelperEnabled && config.quoteHelperEnabled) {
     opts.print("The quote helper is turned on.");
   }
-  const objects = renderAddon(config, await webhookTls(client, config, true));
+  const objects = renderAddon(config, await webhookTls(client, config, true), await attestationServiceKeys(config, client));
   await applyAll(client, objects, opts.print);
   const keep = new Set(objects.map((o) => refKey(refOf(o))));
   const stale = recorded.objects.filter((r) => !keep.has(refKey(r)));

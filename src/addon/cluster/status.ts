@@ -3,6 +3,7 @@ import type { V1Node } from "@kubernetes/client-node";
 import { describeRef, type KubeClient } from "../../k8s/client.js";
 import { QUOTE_HELPER_KEY } from "../manifests/config-map.js";
 import { webhookServiceHost } from "../manifests/webhook.js";
+import { ATTESTATION, attestationServiceUrl } from "../manifests/attestation-service.js";
 import { AddonStateError, NOT_ENABLED, readRecorded } from "./recorded.js";
 import { isWorkload, rolloutOf } from "./rollout.js";
 
@@ -39,6 +40,7 @@ export async function addonStatus(client: KubeClient, namespace: string): Promis
     `  image: ${config.image}`,
     `  resource: ${config.resourceName}`,
     `  webhook: ${config.webhook.kind === "url" ? config.webhook.url : `https://${webhookServiceHost(config)}`}`,
+    ...(config.attestationService ? [`  attestation service: ${attestationServiceUrl(config)} (collateral from ${config.attestationService.pccsUrl}; CA in Secret ${ATTESTATION.secret}, key ca.crt)`] : []),
     "Workloads:",
   ];
   for (const ref of objects.filter(isWorkload)) {

@@ -2,6 +2,7 @@
 // first: accounts and RBAC, the webhook before its configurations, the plugin before the quote helper).
 import type { AddonConfig } from "../config.js";
 import type { AddonObject } from "./common.js";
+import { attestationServiceObjects, type AttestationServiceKeys } from "./attestation-service.js";
 import { addonConfigMap, type ObjectRef } from "./config-map.js";
 import { pluginClusterRole, pluginClusterRoleBinding, pluginDaemonSet, pluginServiceAccount } from "./device-plugin.js";
 import { quoteHelperDaemonSet, quoteHelperServiceAccount } from "./quote-helper.js";
@@ -20,9 +21,10 @@ export type { ObjectRef } from "./config-map.js";
 export type { WebhookTls } from "./webhook.js";
 
 /** The workload objects (everything but the config ConfigMap). `tls` is needed for an in-cluster webhook. */
-export function addonWorkloads(config: AddonConfig, tls?: WebhookTls): AddonObject[] {
+export function addonWorkloads(config: AddonConfig, tls?: WebhookTls, attestation?: AttestationServiceKeys): AddonObject[] {
   const inCluster = config.webhook.kind === "in-cluster";
   if (inCluster && !tls) throw new Error("an in-cluster webhook needs TLS material");
+  if (config.attestationService && !attestation) throw new Error("the attestation service needs its keys (attestationServiceKeys)");
   const objects: AddonObject[] = [
     pluginServiceAccount(config),
     pluginClusterRole(),
@@ -34,6 +36,7 @@ export function addonWorkloads(config: AddonConfig, tls?: WebhookTls): AddonObje
       : []),
     mutatingWebhookConfiguration(config, tls),
     validatingWebhookConfiguration(config, tls),
+    ...(config.attestationService && attestation ? attestationServiceObjects(config, attestation) : []),
   ] as AddonObject[];
   return objects;
 }
@@ -48,8 +51,8 @@ export function refOf(o: AddonObject): ObjectRef {
 }
 
 /** All objects, the config ConfigMap first so that a half-finished enable can still be disabled. */
-export function renderAddon(config: AddonConfig, tls?: WebhookTls): AddonObject[] {
-  const workloads = addonWorkloads(config, tls);
+export function renderAddon(config: AddonConfig, tls?: WebhookTls, attestation?: AttestationServiceKeys): AddonObject[] {
+  const workloads = addonWorkloads(config, tls, attestation);
   const configMap = addonConfigMap(config, workloads.map(refOf)) as AddonObject;
   return [configMap, ...workloads];
 }

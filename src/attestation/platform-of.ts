@@ -1,0 +1,48 @@
+// Which platform a quote comes from (FMSPC and PCK CA type, from its PCK certificate), so the right
+// collateral can be fetched before verification. Cached by the PCK chain bytes; the verifier checks
+// the chain itself, this only routes.
+import { parseQuote, pckChainFromCertData, SgxCodecError, type QuoteV3 } from "../sgx/index.js";
+import { parsePemChain } from "../verify/certs.js";
+import { parseSgxExtension } from "../verify/sgx-extension.js";
+import { VerificationError } from "../verify/index.js";
+import { invalid } from "./errors.js";
+import type { PckCa } from "./collateral-cache.js";
+
+export interface PlatformRef {
+  fmspc: string;
+  caType: PckCa;
+}
+
+const MAX_CACHED = 4096;
+
+export class PlatformResolver {
+  private readonly cache = new Map<string, PlatformRef>();
+
+  resolve(quote: Buffer): { parsed: QuoteV3; platform: PlatformRef } {
+    let parsed: QuoteV3;
+    let chain: string[];
+    try {
+      parsed = parseQuote(quote);
+      chain = pckChainFromCertData(parsed.signatureData.certification);
+    } catch (e) {
+      if (e instanceof SgxCodecError) return invalid("invalid-quote", `malformed quote: ${e.message}`);
+      throw e;
+    }
+    const key = chain.join("");
+    let platform = this.cache.get(key);
+    if (!platform) {
+      try {
+        const certs = parsePemChain("pck-chain", "PCK certificate chain", key);
+        if (certs.length < 2) invalid("invalid-quote", `the quote's PCK chain has ${certs.length} certificate(s); expected leaf, CA and root`);
+        const sgx = parseSgxExtension(certs[0]!);
+        platform = { fmspc: sgx.fmspc.toString("hex").toUpperCase(), caType: /Platform/.test(certs[1]!.cn) ? "platform" : "processor" };
+      } catch (e) {
+        if (e instanceof VerificationError) return invalid("invalid-quote", e.message);
+        throw e;
+      }
+      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(key, platform);
+    }
+    return { parsed, platform };
+  }
+}

@@ -1,0 +1,74 @@
+// Issues attestation tokens as MAA does: a JWT whose header carries jku (this service's /certs), kid
+// and typ, with iss, iat, nbf = iat, exp = iat + lifetime and a jti; and publishes the keys as a JWKS
+// with x5c. Unsecured tokens (alg "none") answer draft-policy requests, as MAA's do.
+// Signs with node:crypto rather than jose's SignJWT: jose's KeyObject path cost 3x per token here
+// (0.99 vs 0.30 ms for RS256), and a compact JWS is two base64url parts and one signature.
+import crypto, { createPublicKey } from "node:crypto";
+import { UnsecuredJWT, type JWTPayload } from "jose";
+import type { KeySet, SigningKey } from "./keys.js";
+
+export interface TokenIssuerOptions {
+  keys: KeySet;
+  /** The service's base URL, no trailing slash: iss, and jku = issuer + "/certs". */
+  issuer: string;
+  lifetimeSeconds: number;
+}
+
+export interface Jwk {
+  kty: string;
+  kid: string;
+  alg: string;
+  use: "sig";
+  x5c: string[];
+  n?: string;
+  e?: string;
+  crv?: string;
+  x?: string;
+  y?: string;
+}
+
+export class TokenIssuer {
+  readonly issuer: string;
+  constructor(private readonly opts: TokenIssuerOptions) {
+    this.issuer = opts.issuer.replace(/\/+$/, "");
+  }
+
+  get lifetimeSeconds(): number {
+    return this.opts.lifetimeSeconds;
+  }
+
+  /** The registered claims every token carries; the body claims are added after them. */
+  private payload(body: Record<string, unknown>, now: Date): JWTPayload {
+    const iat = Math.floor(now.getTime() / 1000);
+    return { ...body, iss: this.issuer, iat, nbf: iat, exp: iat + this.opts.lifetimeSeconds, jti: crypto.randomBytes(32).toString("hex") };
+  }
+
+  async issue(body: Record<string, unknown>, now = new Date()): Promise<string> {
+    const key = this.opts.keys.active();
+    const header = Buffer.from(JSON.stringify({ alg: key.alg, jku: `${this.issuer}/certs`, kid: key.kid, typ: "JWT" })).toString("base64url");
+    const signingInput = `${header}.${Buffer.from(JSON.stringify(this.payload(body, now))).toString("base64url")}`;
+    const signature = crypto.sign("sha256", Buffer.from(signingInput), key.alg === "ES256" ? { key: key.privateKey, dsaEncoding: "ieee-p1363" } : key.privateKey);
+    return `${signingInput}.${signature.toString("base64url")}`;
+  }
+
+  /** An unsecured JWT (alg "none"): what MAA answers when the request carries a draft policy. */
+  unsecured(body: Record<string, unknown>, now = new Date()): string {
+    return new UnsecuredJWT(this.payload(body, now)).encode();
+  }
+
+  jwks(now = new Date()): { keys: Jwk[] } {
+    return { keys: this.opts.keys.published(now).map(jwkOf) };
+  }
+}
+
+export function jwkOf(k: SigningKey): Jwk {
+  const pub = createPublicKey(k.privateKey).export({ format: "jwk" });
+  return {
+    kty: pub.kty!,
+    kid: k.kid,
+    alg: k.alg,
+    use: "sig",
+    x5c: [k.certDer.toString("base64")],
+    ...(pub.kty === "RSA" ? { n: pub.n, e: pub.e } : { crv: pub.crv, x: pub.x, y: pub.y }),
+  };
+}
