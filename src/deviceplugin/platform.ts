@@ -1,6 +1,7 @@
 // What the daemon needs from the node, in one interface: the EPC size and the SGX device nodes. The
 // default wires the discovery modules in ./epc and ./devices; tests may pass their own.
 import { createSimulatedDevRoot, findSgxDeviceNodes, watchDeviceNodes } from "./devices/index.js";
+import { hostNullDeviceNodes } from "./devices/simulated-dev-root.js";
 import { probeEpc } from "./epc/index.js";
 import type { SgxDeviceNode } from "./resource-manager.js";
 
@@ -38,3 +39,16 @@ export const devicePlatform: DevicePlatform = {
   },
   createSimulatedDevRoot: (dir) => createSimulatedDevRoot(dir),
 };
+
+/** `base` with the host's /dev/null as the SGX device nodes (--sim-host-devices); EPC discovery unchanged. */
+export function hostNullDevicePlatform(base: DevicePlatform): DevicePlatform {
+  return {
+    discoverEpc: (q) => base.discoverEpc(q),
+    findDeviceNodes: async () => hostNullDeviceNodes(),
+    watchDeviceNodes(_devRoot, onChange) {
+      onChange(hostNullDeviceNodes());
+      return { stop() {} };
+    },
+    createSimulatedDevRoot: async (dir) => dir,
+  };
+}
