@@ -32,6 +32,18 @@ export interface AddonConfig {
   instanceTypes: string[];
   extraTolerations: Toleration[];
   webhook: WebhookEndpoint;
+  /** A simulated cluster (`--simulate`): no SGX hardware, every workload on the simulated backends. */
+  simulation?: SimulationConfig;
+}
+
+/** The cluster's simulated "Intel" and each node's simulated EPC. Simulated secrets are not secret. */
+export interface SimulationConfig {
+  /** Root CA, PCK CA, TCB signing key and FMSPC model come from it; each node's CPU from (seed, node name). */
+  seed: string;
+  /** EPC of every simulated node, in MiB. */
+  epcMiB: number;
+  /** The simulated root CA the seed gives (the trust anchor relying parties need), published in a ConfigMap. */
+  rootCaPem: string;
 }
 
 export const ADDON_NAME = "confcom";
@@ -66,6 +78,8 @@ export const NAMES = {
   mutatingWebhook: "confcom-sgx-mutator",
   validatingWebhook: "confcom-sgx-validator",
   configMap: "confcom-addon-config",
+  pccs: "confcom-pccs",
+  simRootCa: "confcom-sim-root-ca",
 } as const;
 
 /** Ports inside the pods. */
@@ -74,6 +88,8 @@ export const PORTS = {
   quoteHelperMetrics: 9466,
   webhookHttps: 8443,
   webhookMetrics: 9412,
+  pccs: 8081,
+  pccsMetrics: 9093,
 } as const;
 
 /** The annotation a pod sets to have its EPC containers wired to the node's quote helper. */

@@ -29,6 +29,9 @@ export interface ConfigFlags {
   enableSgxquotehelper?: boolean;
   webhookUrl?: string;
   webhookCa?: string;
+  simulate?: boolean;
+  simEpcMib?: number;
+  simSeed?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -53,7 +56,14 @@ export function addConfigOptions(cmd: Command): Command {
     .option("--toleration <key[=value][:effect]>", "an extra toleration for the DaemonSets (repeatable)", collect)
     .option("--quote-helper-epc-mib <n>", "EPC MiB the quote helper requests", parseCount("--quote-helper-epc-mib", 1 << 20), DEFAULT_QUOTE_HELPER_EPC_MIB)
     .addOption(new Option("--webhook-url <url>", "register an admission webhook served at this https URL instead of deploying one"))
-    .addOption(new Option("--webhook-ca <pem-file>", "CA bundle (PEM) that signs the certificate of --webhook-url"));
+    .addOption(new Option("--webhook-ca <pem-file>", "CA bundle (PEM) that signs the certificate of --webhook-url"))
+    .option(
+      "--simulate",
+      "a SIMULATED cluster, no SGX hardware: every Linux node (unless --node-label) gets a simulated SGX CPU, quotes come from a simulated QE3 under a simulated root CA, a PCCS serves its collateral. Never trust its quotes",
+    )
+    .option("--no-simulate", "(update) turn simulation off")
+    .option("--sim-epc-mib <n>", "simulated EPC per node in MiB (default 16384)", parseCount("--sim-epc-mib", 1 << 30))
+    .option("--sim-seed <seed>", "the simulated cluster's \"Intel\" (root CA, PCK CA, TCB signing key) and every node's CPU derive from it (default: a random one; not a secret)");
 }
 
 function showLabel(l: NodeLabelRequirement): string {
@@ -105,9 +115,11 @@ export function configFromFlags(flags: ConfigFlags): AddonConfig {
     if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new CliError(`--webhook-ca: ${flags.webhookCa} holds no PEM certificate`, 2);
     webhook = { kind: "url", url: url.href, caBundlePem: pem };
   }
-  const nodeLabels = flags.nodeLabel ? flags.nodeLabel.map(parseNodeLabel) : DEFAULT_NODE_LABELS;
-  const instanceTypes = flags.instanceTypes.split(",").map((s) => s.trim()).filter(Boolean);
-  if (nodeLabels.length === 0 && instanceTypes.length === 0) throw new CliError("no way to find SGX nodes: give --node-label or --instance-types", 2);
+  // A simulated cluster needs no SGX: every Linux node, unless --node-label narrows it.
+  const simulated = flags.simulate === true;
+  const nodeLabels = flags.nodeLabel ? flags.nodeLabel.map(parseNodeLabel) : simulated ? [] : DEFAULT_NODE_LABELS;
+  const instanceTypes = simulated ? [] : flags.instanceTypes.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!simulated && nodeLabels.length === 0 && instanceTypes.length === 0) throw new CliError("no way to find SGX nodes: give --node-label or --instance-types", 2);
   return {
     image: flags.image,
     namespace: flags.namespace,

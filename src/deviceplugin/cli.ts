@@ -26,6 +26,7 @@ interface DevicePluginFlags extends DaemonOptions {
   simSeed?: string;
   simStateRoot?: string;
   devRoot?: string;
+  hostDevPaths?: boolean;
   hostRoot: string;
   provision: boolean;
   epcMode: EpcMode;
@@ -61,6 +62,10 @@ export function registerDevicePluginCommands(program: Command): void {
       `with --sim-seed: host directory where this node's simulated platform is written as <dir>/<node name> (readable by all: simulated secrets are not secret) and mounted read-only into every allocation at ${SIM_STATE_CONTAINER_PATH}, with ${SIM_STATE_ENV} set`,
     )
     .option("--dev-root <dir>", "root under which /dev/sgx_* are found (default /; with --simulate, a temporary simulated one)")
+    .option(
+      "--host-dev-paths",
+      "--dev-root is the host's / mounted here (e.g. the host's /dev at /host/dev with --dev-root /host): hand the nodes found to the kubelet by their host paths (/dev/...)",
+    )
     .option("--host-root <dir>", "root under which /sys is read for EPC discovery and NFD's features.d is found", "/")
     .option("--provision", "give containers the SGX provision device node too", true)
     .option("--no-provision", "never give containers the provision device node")
@@ -107,6 +112,7 @@ A simulated node of a cluster (what \`confcom addon enable --simulate\` runs):
     for (const [flag, v] of [["--sim-epc-mib", flags.simEpcMib], ["--sim-host-devices", flags.simHostDevices], ["--sim-seed", flags.simSeed], ["--sim-state-root", flags.simStateRoot]] as const) {
       if (v !== undefined && !flags.simulate) throw new CliError(`${flag} needs --simulate`, 2);
     }
+    if (flags.hostDevPaths && flags.devRoot === undefined) throw new CliError("--host-dev-paths needs --dev-root (where the host's / is mounted)", 2);
     if ((flags.simSeed === undefined) !== (flags.simStateRoot === undefined)) throw new CliError("--sim-seed and --sim-state-root go together", 2);
     if (flags.simSeed !== undefined && !flags.nodeName) throw new CliError("--sim-seed needs the node name (NODE_NAME or --node-name): each node is its own simulated CPU", 2);
     for (const [name, v] of [["--epc-mib", flags.epcMib], ["--sim-epc-mib", flags.simEpcMib], ["--enclave-devices", flags.enclaveDevices]] as const) {
@@ -126,6 +132,7 @@ A simulated node of a cluster (what \`confcom addon enable --simulate\` runs):
           simulate: flags.simulate ?? false,
           simEpcMiB: flags.simEpcMib,
           simHostDevices: flags.simHostDevices === true,
+          hostDevPaths: flags.hostDevPaths === true,
           ...(flags.simSeed !== undefined && flags.simStateRoot !== undefined ? { simNode: { seed: flags.simSeed, stateRoot: flags.simStateRoot } } : {}),
           devRoot: flags.devRoot,
           hostRoot: flags.hostRoot,

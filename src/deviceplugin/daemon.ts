@@ -25,7 +25,7 @@ import { DevicePluginMetrics } from "./metrics.js";
 import { writeNfdFeatureFile } from "./nfd-feature-file.js";
 import { sgxNodeLabels } from "./node-labels.js";
 import { NodePublisher, type NodePublisherOptions } from "./node-publisher.js";
-import { devicePlatform, hostNullDevicePlatform, type DevicePlatform, type EpcFinding } from "./platform.js";
+import { devicePlatform, hostDevPathsPlatform, hostNullDevicePlatform, type DevicePlatform, type EpcFinding } from "./platform.js";
 import { RestartLoop } from "./restart-loop.js";
 import { EpcResourceManager } from "./resource-manager.js";
 import type { AllocationExtras } from "./sim-node.js";
@@ -60,6 +60,8 @@ export interface DevicePluginConfig {
   platform?: DevicePlatform;
   /** Simulation on a real node: the host's /dev/null as the SGX device nodes (no temporary dev root). */
   simHostDevices?: boolean;
+  /** The dev root is the host's / mounted here: device specs name the nodes' host paths (/dev/...). */
+  hostDevPaths?: boolean;
   /** Simulation in a cluster: this node's platform (seed, node name) under this host directory, mounted into every allocation. */
   simNode?: { seed: string; stateRoot: string; refreshMs?: number };
 }
@@ -147,7 +149,7 @@ function apiSource(cfg: DevicePluginConfig): KubeClientOptions | null {
 
 export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): Promise<DevicePluginDaemon> {
   const basePlatform = cfg.platform ?? devicePlatform;
-  const platform = cfg.simHostDevices ? hostNullDevicePlatform(basePlatform) : basePlatform;
+  const platform = cfg.simHostDevices ? hostNullDevicePlatform(basePlatform) : cfg.hostDevPaths ? hostDevPathsPlatform(basePlatform) : basePlatform;
   const epc = await platform.discoverEpc({ epcMiB: cfg.epcMiB, simulate: cfg.simulate, simEpcMiB: cfg.simEpcMiB, hostRoot: cfg.hostRoot });
   const api = apiSource(cfg);
   const plan = planMode(epc, cfg, api);

@@ -52,3 +52,18 @@ export function hostNullDevicePlatform(base: DevicePlatform): DevicePlatform {
     createSimulatedDevRoot: async (dir) => dir,
   };
 }
+
+/**
+ * `base` for a --dev-root that is the host's / mounted in the container (--host-dev-paths): nodes are
+ * found under the dev root but handed to the kubelet by their paths on the host (/dev/...), which is
+ * where the kubelet and the runtime open them.
+ */
+export function hostDevPathsPlatform(base: DevicePlatform): DevicePlatform {
+  const onHost = (nodes: SgxDeviceNode[]) => nodes.map((n) => ({ ...n, hostPath: n.containerPath }));
+  return {
+    discoverEpc: (q) => base.discoverEpc(q),
+    findDeviceNodes: async (devRoot) => onHost(await base.findDeviceNodes(devRoot)),
+    watchDeviceNodes: (devRoot, onChange, intervalMs) => base.watchDeviceNodes(devRoot, (nodes) => onChange(onHost(nodes)), intervalMs),
+    createSimulatedDevRoot: (dir) => base.createSimulatedDevRoot(dir),
+  };
+}

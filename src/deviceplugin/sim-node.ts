@@ -8,6 +8,7 @@ import type { Logger } from "../common/log.js";
 import { buildCollateral } from "../sim/collateral/build.js";
 import { initPlatform } from "../sim/platform/init.js";
 import { loadPlatformState } from "../sim/platform/load.js";
+import { reissueCrls } from "../sim/platform/reissue.js";
 import { writeStateFile } from "../sim/platform/state-files.js";
 import { SIM_STATE_CONTAINER_PATH, SIM_STATE_ENV } from "./sim-node-paths.js";
 
@@ -37,7 +38,9 @@ export interface SimNode {
 
 const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-async function writeCollateral(stateDir: string): Promise<string> {
+async function writeCollateral(stateDir: string, reissue = false): Promise<string> {
+  // CRLs are monthly: a refresh reissues them too, so the collateral built from them stays current.
+  if (reissue) await reissueCrls(stateDir);
   const c = await buildCollateral(await loadPlatformState(stateDir));
   await writeStateFile(stateDir, "collateral", JSON.stringify(c, null, 2) + "\n");
   return (JSON.parse(c.tcb_info) as { nextUpdate?: string }).nextUpdate ?? "";
@@ -56,7 +59,7 @@ export async function startSimNode(cfg: SimNodeConfig, log: Logger): Promise<Sim
   const nextUpdate = await writeCollateral(stateDir);
   log.info({ stateDir, nodeName: cfg.nodeName, ppid: p.ppid.toString("hex"), collateralNextUpdate: nextUpdate }, "simulation: this node's simulated SGX platform is ready");
   const timer = setInterval(() => {
-    writeCollateral(stateDir).then(
+    writeCollateral(stateDir, true).then(
       (next) => log.info({ stateDir, nextUpdate: next }, "simulation: collateral refreshed"),
       (err: Error) => log.error({ err: err.message, stateDir }, "simulation: cannot refresh the collateral"),
     );

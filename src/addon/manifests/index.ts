@@ -5,6 +5,7 @@ import type { AddonObject } from "./common.js";
 import { addonConfigMap, type ObjectRef } from "./config-map.js";
 import { pluginClusterRole, pluginClusterRoleBinding, pluginDaemonSet, pluginServiceAccount } from "./device-plugin.js";
 import { quoteHelperDaemonSet, quoteHelperServiceAccount } from "./quote-helper.js";
+import { simulatedObjects } from "./simulated.js";
 import {
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
@@ -27,6 +28,7 @@ export function addonWorkloads(config: AddonConfig, tls?: WebhookTls): AddonObje
     pluginServiceAccount(config),
     pluginClusterRole(),
     pluginClusterRoleBinding(config),
+    ...simulatedObjects(config),
     pluginDaemonSet(config),
     ...(config.quoteHelperEnabled ? [quoteHelperServiceAccount(config), quoteHelperDaemonSet(config)] : []),
     ...(inCluster && tls
