@@ -137,4 +137,30 @@ describe("addon status of a simulated cluster", () => {
     );
     assert.match(out, /!!! SIMULATED CLUSTER/);
   });
+
+  test("update keeps the recorded seed unless told, and --no-simulate turns simulation off", async () => {
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [cliEntry, "addon", ...args, "--kubeconfig", fake.kubeconfigPath, "--namespace", "sim-ns"], { timeout: 60_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        ),
+      );
+    fake.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "sim-ns" } } as never);
+    const pluginArgs = () => (fake.find("DaemonSet", "sgx-plugin", "sim-ns") as unknown as V1DaemonSet).spec!.template.spec!.containers[0]!.args!;
+    let r = await cli("enable", "--simulate", "--sim-seed", "upd-seed", "--no-wait");
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(pluginArgs().includes("--sim-seed=upd-seed"));
+    r = await cli("update", "--enable-sgxquotehelper", "--no-wait");
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(pluginArgs().includes("--sim-seed=upd-seed"), "kept");
+    r = await cli("update", "--simulate", "--sim-epc-mib", "1024", "--no-wait");
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(pluginArgs().includes("--sim-seed=upd-seed") && pluginArgs().includes("--sim-epc-mib=1024"), pluginArgs().join(" "));
+    r = await cli("update", "--no-simulate", "--no-wait");
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!pluginArgs().includes("--simulate"));
+    assert.ok(!fake.find("Deployment", "confcom-pccs", "sim-ns"), "the PCCS went with the simulation");
+    const status = await cli("status");
+    assert.doesNotMatch(status.stdout, /SIMULATED/);
+  });
 });
