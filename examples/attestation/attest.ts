@@ -39,6 +39,7 @@ export async function attest(o: AttestationOptions, progress: (line: string) => 
     throw new AttestationFailure(`cannot get a quote (${mode}${mode === "out-of-proc" ? `, AESM socket ${o.aesmSocket}` : ""}): ${why(e)}`);
   }
   progress(`enclave ${o.mrenclave.toString("hex")} got a ${quote.length}-byte quote over SHA-256("${message}")`);
+  progress(`relying party: collateral from ${o.pccsUrl ?? o.collateral}, trusted root ${o.rootCa ?? "Intel SGX Root CA"}`);
   const rootCaPem = o.rootCa
     ? await readFile(o.rootCa, "utf8").catch((e: unknown) => {
         throw new AttestationFailure(`cannot read the root CA ${o.rootCa}: ${why(e)}`);

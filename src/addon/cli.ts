@@ -8,6 +8,7 @@ import { renderAddon } from "./manifests/index.js";
 import { webhookServiceHost } from "./manifests/webhook.js";
 import { addConfigOptions, addNamespaceOption, configFromFlags, type ConfigFlags } from "./options.js";
 import { formatObjects, type OutputFormat } from "./render.js";
+import { checkSimulationFlags, simulationConfig, withSimulation } from "./simulation.js";
 
 interface ClusterFlags {
   kubeconfig?: string;
@@ -86,7 +87,7 @@ export function registerAddonCommands(program: Command): void {
     .option("-o, --output <format>", "yaml or json", "yaml")
     .action(async (flags: ConfigFlags & { output: string }) => {
       if (flags.output !== "yaml" && flags.output !== "json") throw new CliError(`--output must be yaml or json, got "${flags.output}"`, 2);
-      const config = configFromFlags(flags);
+      const config = await withSimulation(configFromFlags(flags), flags);
       const { issueWebhookTls } = await import("./tls.js");
       const tls = config.webhook.kind === "in-cluster" ? await issueWebhookTls({ dnsNames: [webhookServiceHost(config)] }) : undefined;
       const { attestationServiceKeys } = await import("./manifests/attestation-service.js");
@@ -96,7 +97,7 @@ export function registerAddonCommands(program: Command): void {
   addWaitOptions(addClusterOptions(addConfigOptions(addon.command("enable"))))
     .description("install the add-on; fails if it is already enabled")
     .action(async (flags: ConfigFlags & ClusterFlags & WaitFlags) => {
-      const config = configFromFlags(flags);
+      const config = await withSimulation(configFromFlags(flags), flags);
       const wait = await waitMs(flags);
       const client = await connect(flags);
       const { enableAddon } = await import("./cluster/operations.js");
@@ -108,9 +109,19 @@ export function registerAddonCommands(program: Command): void {
     .action(async (flags: ConfigFlags & ClusterFlags & WaitFlags, cmd: Command) => {
       const fromFlags = configFromFlags(flags);
       const given = (flag: string) => cmd.getOptionValueSource(flag) === "cli" || (flag === "webhookUrl" && cmd.getOptionValueSource("webhookCa") === "cli");
+      checkSimulationFlags({ ...flags, simulate: flags.simulate ?? false });
+      // A seed given (or none recorded) needs its root CA, which takes async work: made before `next`.
+      const freshSimulation = flags.simulate ? await simulationConfig(flags.simSeed, flags.simEpcMib) : undefined;
       const next = (recorded: AddonConfig): AddonConfig => {
         const merged: AddonConfig = { ...recorded, quoteHelperEnabled: fromFlags.quoteHelperEnabled };
         for (const [field, flag] of FLAG_OF_FIELD) if (given(flag)) (merged as unknown as Record<string, unknown>)[field] = fromFlags[field];
+        if (given("simulate")) {
+          const kept = recorded.simulation && !given("simSeed") ? { ...recorded.simulation, ...(given("simEpcMib") ? { epcMiB: flags.simEpcMib! } : {}) } : freshSimulation;
+          if (flags.simulate) merged.simulation = kept;
+          else delete merged.simulation;
+          if (!given("nodeLabel")) merged.nodeLabels = fromFlags.nodeLabels;
+          if (!given("instanceTypes")) merged.instanceTypes = fromFlags.instanceTypes;
+        }
         return merged;
       };
       const wait = await waitMs(flags);

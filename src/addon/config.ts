@@ -34,6 +34,18 @@ export interface AddonConfig {
   webhook: WebhookEndpoint;
   /** With --enable-attestation-service: the MAA-compatible attestation service and its collateral source. */
   attestationService?: { pccsUrl: string };
+  /** A simulated cluster (`--simulate`): no SGX hardware, every workload on the simulated backends. */
+  simulation?: SimulationConfig;
+}
+
+/** The cluster's simulated "Intel" and each node's simulated EPC. Simulated secrets are not secret. */
+export interface SimulationConfig {
+  /** Root CA, PCK CA, TCB signing key and FMSPC model come from it; each node's CPU from (seed, node name). */
+  seed: string;
+  /** EPC of every simulated node, in MiB. */
+  epcMiB: number;
+  /** The simulated root CA the seed gives (the trust anchor relying parties need), published in a ConfigMap. */
+  rootCaPem: string;
 }
 
 export const ADDON_NAME = "confcom";
@@ -68,6 +80,8 @@ export const NAMES = {
   mutatingWebhook: "confcom-sgx-mutator",
   validatingWebhook: "confcom-sgx-validator",
   configMap: "confcom-addon-config",
+  pccs: "confcom-pccs",
+  simRootCa: "confcom-sim-root-ca",
 } as const;
 
 /** Ports inside the pods. */
@@ -76,6 +90,8 @@ export const PORTS = {
   quoteHelperMetrics: 9466,
   webhookHttps: 8443,
   webhookMetrics: 9412,
+  pccs: 8081,
+  pccsMetrics: 9093,
 } as const;
 
 /** The annotation a pod sets to have its EPC containers wired to the node's quote helper. */

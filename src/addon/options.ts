@@ -32,6 +32,9 @@ export interface ConfigFlags {
   webhookCa?: string;
   enableAttestationService?: boolean;
   attestationPccsUrl: string;
+  simulate?: boolean;
+  simEpcMib?: number;
+  simSeed?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -58,7 +61,14 @@ export function addConfigOptions(cmd: Command): Command {
     .addOption(new Option("--webhook-url <url>", "register an admission webhook served at this https URL instead of deploying one"))
     .addOption(new Option("--webhook-ca <pem-file>", "CA bundle (PEM) that signs the certificate of --webhook-url"))
     .option("--enable-attestation-service", "also run the attestation service (MAA-compatible, issues tokens for verified quotes)")
-    .option("--attestation-pccs-url <url>", "PCCS (or Intel PCS) the attestation service fetches collateral from", INTEL_PCS_URL);
+    .option("--attestation-pccs-url <url>", "PCCS (or Intel PCS) the attestation service fetches collateral from", INTEL_PCS_URL)
+    .option(
+      "--simulate",
+      "a SIMULATED cluster, no SGX hardware: every Linux node (unless --node-label) gets a simulated SGX CPU, quotes come from a simulated QE3 under a simulated root CA, a PCCS serves its collateral. Never trust its quotes",
+    )
+    .option("--no-simulate", "(update) turn simulation off")
+    .option("--sim-epc-mib <n>", "simulated EPC per node in MiB (default 16384)", parseCount("--sim-epc-mib", 1 << 30))
+    .option("--sim-seed <seed>", "the simulated cluster's \"Intel\" (root CA, PCK CA, TCB signing key) and every node's CPU derive from it (default: a random one; not a secret)");
 }
 
 function showLabel(l: NodeLabelRequirement): string {
@@ -110,9 +120,11 @@ export function configFromFlags(flags: ConfigFlags): AddonConfig {
     if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new CliError(`--webhook-ca: ${flags.webhookCa} holds no PEM certificate`, 2);
     webhook = { kind: "url", url: url.href, caBundlePem: pem };
   }
-  const nodeLabels = flags.nodeLabel ? flags.nodeLabel.map(parseNodeLabel) : DEFAULT_NODE_LABELS;
-  const instanceTypes = flags.instanceTypes.split(",").map((s) => s.trim()).filter(Boolean);
-  if (nodeLabels.length === 0 && instanceTypes.length === 0) throw new CliError("no way to find SGX nodes: give --node-label or --instance-types", 2);
+  // A simulated cluster needs no SGX: every Linux node, unless --node-label narrows it.
+  const simulated = flags.simulate === true;
+  const nodeLabels = flags.nodeLabel ? flags.nodeLabel.map(parseNodeLabel) : simulated ? [] : DEFAULT_NODE_LABELS;
+  const instanceTypes = simulated ? [] : flags.instanceTypes.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!simulated && nodeLabels.length === 0 && instanceTypes.length === 0) throw new CliError("no way to find SGX nodes: give --node-label or --instance-types", 2);
   return {
     image: flags.image,
     namespace: flags.namespace,

@@ -31,6 +31,7 @@ export const CONCERNS: Concern[] = [
   },
   { commands: ["quote"], register: async (g) => (await import("../sgx/cli.js")).registerQuoteInspect(g.quote) },
   { commands: ["quote"], register: async (g) => (await import("../verify/cli.js")).registerQuoteVerify(g.quote) },
+  { commands: ["sample"], register: async (g) => (await import("../../examples/attestation/command.js")).registerSampleCommands(g.program) },
   { commands: ["sim"], register: async (g) => (await import("../sim/platform/cli.js")).registerSimPlatformCommands(g.sim) },
   { commands: ["sim"], register: async (g) => (await import("../sim/enclave/cli.js")).registerSimReport(g.sim) },
 ];

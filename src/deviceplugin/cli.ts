@@ -14,6 +14,7 @@ import {
   EPC_MODES,
   type EpcMode,
 } from "./defaults.js";
+import { DEFAULT_SIM_STATE_ROOT, SIM_STATE_CONTAINER_PATH, SIM_STATE_ENV } from "./sim-node-paths.js";
 
 interface DevicePluginFlags extends DaemonOptions {
   resourceName: string;
@@ -21,7 +22,11 @@ interface DevicePluginFlags extends DaemonOptions {
   epcMib?: number;
   simulate?: boolean;
   simEpcMib?: number;
+  simHostDevices?: boolean;
+  simSeed?: string;
+  simStateRoot?: string;
   devRoot?: string;
+  hostDevPaths?: boolean;
   hostRoot: string;
   provision: boolean;
   epcMode: EpcMode;
@@ -47,7 +52,20 @@ export function registerDevicePluginCommands(program: Command): void {
     .option("--epc-mib <n>", "EPC size in MiB, instead of discovering it (sysfs, then CPUID)", parseCount("--epc-mib"))
     .option("--simulate", "no SGX hardware: simulated EPC and device nodes")
     .option("--sim-epc-mib <n>", "EPC size of the simulated platform in MiB (with --simulate)", parseCount("--sim-epc-mib"))
+    .option(
+      "--sim-host-devices",
+      "with --simulate on a real node: hand the host's /dev/null as /dev/sgx_enclave and /dev/sgx_provision (no mknod, no privilege) instead of a temporary simulated dev root",
+    )
+    .option("--sim-seed <seed>", "with --simulate in a cluster: the cluster's simulated Intel (root CA, PCK CA, TCB signing key); this node's CPU comes from (seed, node name)")
+    .option(
+      "--sim-state-root <dir>",
+      `with --sim-seed: host directory where this node's simulated platform is written as <dir>/<node name> (readable by all: simulated secrets are not secret) and mounted read-only into every allocation at ${SIM_STATE_CONTAINER_PATH}, with ${SIM_STATE_ENV} set`,
+    )
     .option("--dev-root <dir>", "root under which /dev/sgx_* are found (default /; with --simulate, a temporary simulated one)")
+    .option(
+      "--host-dev-paths",
+      "--dev-root is the host's / mounted here (e.g. the host's /dev at /host/dev with --dev-root /host): hand the nodes found to the kubelet by their host paths (/dev/...)",
+    )
     .option("--host-root <dir>", "root under which /sys is read for EPC discovery and NFD's features.d is found", "/")
     .option("--provision", "give containers the SGX provision device node too", true)
     .option("--no-provision", "never give containers the provision device node")
@@ -84,12 +102,19 @@ _last_error_info{message}, _list_and_watch_streams. /readyz is 200 only while re
 (node-status mode: and the capacity published).
 
 Example (no SGX hardware, a kubelet directory of your own):
-  confcom device-plugin --simulate --sim-epc-mib 16384 --socket-dir /tmp/dp --metrics-addr 127.0.0.1:0`,
+  confcom device-plugin --simulate --sim-epc-mib 16384 --socket-dir /tmp/dp --metrics-addr 127.0.0.1:0
+A simulated node of a cluster (what \`confcom addon enable --simulate\` runs):
+  confcom device-plugin --simulate --sim-host-devices --sim-seed S --sim-state-root ${DEFAULT_SIM_STATE_ROOT} --node-name NODE`,
   );
   cmd.action(async (flags: DevicePluginFlags) => {
     const problem = extendedResourceNameProblem(flags.resourceName);
     if (problem) throw new CliError(`--resource-name: ${problem}`, 2);
-    if (flags.simEpcMib !== undefined && !flags.simulate) throw new CliError("--sim-epc-mib needs --simulate", 2);
+    for (const [flag, v] of [["--sim-epc-mib", flags.simEpcMib], ["--sim-host-devices", flags.simHostDevices], ["--sim-seed", flags.simSeed], ["--sim-state-root", flags.simStateRoot]] as const) {
+      if (v !== undefined && !flags.simulate) throw new CliError(`${flag} needs --simulate`, 2);
+    }
+    if (flags.hostDevPaths && flags.devRoot === undefined) throw new CliError("--host-dev-paths needs --dev-root (where the host's / is mounted)", 2);
+    if ((flags.simSeed === undefined) !== (flags.simStateRoot === undefined)) throw new CliError("--sim-seed and --sim-state-root go together", 2);
+    if (flags.simSeed !== undefined && !flags.nodeName) throw new CliError("--sim-seed needs the node name (NODE_NAME or --node-name): each node is its own simulated CPU", 2);
     for (const [name, v] of [["--epc-mib", flags.epcMib], ["--sim-epc-mib", flags.simEpcMib], ["--enclave-devices", flags.enclaveDevices]] as const) {
       if (v === 0) throw new CliError(`${name} must be at least 1`, 2);
     }
@@ -106,6 +131,9 @@ Example (no SGX hardware, a kubelet directory of your own):
           epcMiB: flags.epcMib,
           simulate: flags.simulate ?? false,
           simEpcMiB: flags.simEpcMib,
+          simHostDevices: flags.simHostDevices === true,
+          hostDevPaths: flags.hostDevPaths === true,
+          ...(flags.simSeed !== undefined && flags.simStateRoot !== undefined ? { simNode: { seed: flags.simSeed, stateRoot: flags.simStateRoot } } : {}),
           devRoot: flags.devRoot,
           hostRoot: flags.hostRoot,
           provision: flags.provision,

@@ -25,9 +25,10 @@ import { DevicePluginMetrics } from "./metrics.js";
 import { writeNfdFeatureFile } from "./nfd-feature-file.js";
 import { sgxNodeLabels } from "./node-labels.js";
 import { NodePublisher, type NodePublisherOptions } from "./node-publisher.js";
-import { devicePlatform, type DevicePlatform, type EpcFinding } from "./platform.js";
+import { devicePlatform, hostDevPathsPlatform, hostNullDevicePlatform, type DevicePlatform, type EpcFinding } from "./platform.js";
 import { RestartLoop } from "./restart-loop.js";
 import { EpcResourceManager } from "./resource-manager.js";
+import type { AllocationExtras } from "./sim-node.js";
 
 
 export interface DevicePluginConfig {
@@ -57,6 +58,12 @@ export interface DevicePluginConfig {
   publisher?: Pick<NodePublisherOptions, "backoffInitialMs" | "backoffMaxMs" | "verifyEveryMs">;
   nodePollMs?: number;
   platform?: DevicePlatform;
+  /** Simulation on a real node: the host's /dev/null as the SGX device nodes (no temporary dev root). */
+  simHostDevices?: boolean;
+  /** The dev root is the host's / mounted here: device specs name the nodes' host paths (/dev/...). */
+  hostDevPaths?: boolean;
+  /** Simulation in a cluster: this node's platform (seed, node name) under this host directory, mounted into every allocation. */
+  simNode?: { seed: string; stateRoot: string; refreshMs?: number };
 }
 
 export interface ServedResource {
@@ -141,7 +148,8 @@ function apiSource(cfg: DevicePluginConfig): KubeClientOptions | null {
 }
 
 export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): Promise<DevicePluginDaemon> {
-  const platform = cfg.platform ?? devicePlatform;
+  const basePlatform = cfg.platform ?? devicePlatform;
+  const platform = cfg.simHostDevices ? hostNullDevicePlatform(basePlatform) : cfg.hostDevPaths ? hostDevPathsPlatform(basePlatform) : basePlatform;
   const epc = await platform.discoverEpc({ epcMiB: cfg.epcMiB, simulate: cfg.simulate, simEpcMiB: cfg.simEpcMiB, hostRoot: cfg.hostRoot });
   const api = apiSource(cfg);
   const plan = planMode(epc, cfg, api);
@@ -155,7 +163,7 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
   };
   try {
     let devRoot = cfg.devRoot;
-    if (devRoot === undefined && cfg.simulate) {
+    if (devRoot === undefined && cfg.simulate && !cfg.simHostDevices) {
       const temp = mkdtempSync(path.join(os.tmpdir(), "confcom-sim-dev-"));
       undo.push(() => rmSync(temp, { recursive: true, force: true }));
       devRoot = await platform.createSimulatedDevRoot(temp);
@@ -186,8 +194,17 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
       return { ops, idleReason: plan.idle, mode: null, loop: null, rm: null, enclave: null, publisher: null, nfdFile: null, devRoot, stop };
     }
 
+    let extras: AllocationExtras | undefined;
+    if (cfg.simNode) {
+      if (!cfg.nodeName) throw new Error("a simulated node's platform needs the node name (NODE_NAME or --node-name)");
+      const { startSimNode } = await import("./sim-node.js");
+      const simNode = await startSimNode({ ...cfg.simNode, nodeName: cfg.nodeName, epcMiB: plan.epcMiB }, log);
+      undo.push(() => simNode.stop());
+      extras = simNode.extras;
+    }
     const nodes = await platform.findDeviceNodes(devRoot);
     const enclaveRm = new EpcResourceManager({
+      extras,
       resourceName: cfg.enclaveResourceName ?? DEFAULT_ENCLAVE_RESOURCE_NAME,
       epcMiB: cfg.enclaveDevices ?? DEFAULT_ENCLAVE_DEVICES,
       provision: cfg.provision,
@@ -195,7 +212,7 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
       epcEnv: false,
     });
     const epcRm =
-      plan.mode === "devices" ? new EpcResourceManager({ resourceName: cfg.resourceName, epcMiB: plan.epcMiB, provision: cfg.provision, nodes }) : null;
+      plan.mode === "devices" ? new EpcResourceManager({ resourceName: cfg.resourceName, epcMiB: plan.epcMiB, provision: cfg.provision, nodes, extras }) : null;
     rms.push(...(epcRm ? [epcRm] : []), enclaveRm);
     metrics.expectResources(rms.map((r) => r.resourceName));
     if (epcRm) {

@@ -1,6 +1,7 @@
 // What the daemon needs from the node, in one interface: the EPC size and the SGX device nodes. The
 // default wires the discovery modules in ./epc and ./devices; tests may pass their own.
 import { createSimulatedDevRoot, findSgxDeviceNodes, watchDeviceNodes } from "./devices/index.js";
+import { hostNullDeviceNodes } from "./devices/simulated-dev-root.js";
 import { probeEpc } from "./epc/index.js";
 import type { SgxDeviceNode } from "./resource-manager.js";
 
@@ -38,3 +39,31 @@ export const devicePlatform: DevicePlatform = {
   },
   createSimulatedDevRoot: (dir) => createSimulatedDevRoot(dir),
 };
+
+/** `base` with the host's /dev/null as the SGX device nodes (--sim-host-devices); EPC discovery unchanged. */
+export function hostNullDevicePlatform(base: DevicePlatform): DevicePlatform {
+  return {
+    discoverEpc: (q) => base.discoverEpc(q),
+    findDeviceNodes: async () => hostNullDeviceNodes(),
+    watchDeviceNodes(_devRoot, onChange) {
+      onChange(hostNullDeviceNodes());
+      return { stop() {} };
+    },
+    createSimulatedDevRoot: async (dir) => dir,
+  };
+}
+
+/**
+ * `base` for a --dev-root that is the host's / mounted in the container (--host-dev-paths): nodes are
+ * found under the dev root but handed to the kubelet by their paths on the host (/dev/...), which is
+ * where the kubelet and the runtime open them.
+ */
+export function hostDevPathsPlatform(base: DevicePlatform): DevicePlatform {
+  const onHost = (nodes: SgxDeviceNode[]) => nodes.map((n) => ({ ...n, hostPath: n.containerPath }));
+  return {
+    discoverEpc: (q) => base.discoverEpc(q),
+    findDeviceNodes: async (devRoot) => onHost(await base.findDeviceNodes(devRoot)),
+    watchDeviceNodes: (devRoot, onChange, intervalMs) => base.watchDeviceNodes(devRoot, (nodes) => onChange(onHost(nodes)), intervalMs),
+    createSimulatedDevRoot: (dir) => base.createSimulatedDevRoot(dir),
+  };
+}

@@ -4,6 +4,7 @@
 // the same manager with `epcEnv` off: its device count says nothing about EPC.
 import { create } from "@bufbuild/protobuf";
 import { ContainerAllocateResponseSchema, DeviceSpecSchema, type ContainerAllocateResponse, type DeviceSpec } from "../gen/deviceplugin/v1beta1/api_pb.js";
+import type { AllocationExtras } from "./sim-node.js";
 import { deviceId, encodeSnapshot, HEALTHY, parseDeviceId, UNHEALTHY, type Health } from "./device-ids.js";
 
 export interface SgxDeviceNode {
@@ -20,6 +21,8 @@ export interface EpcResourceOptions {
   nodes: readonly SgxDeviceNode[];
   /** Whether allocations carry SGX_EPC_MIB (the allocated device count); default true. */
   epcEnv?: boolean;
+  /** Mounts and env every allocation also carries (a simulated node's platform, see ./sim-node.ts). */
+  extras?: AllocationExtras;
 }
 
 /** An allocation the plugin refuses (unknown or unhealthy IDs); the server answers INVALID_ARGUMENT. */
@@ -43,6 +46,7 @@ export class EpcResourceManager {
   readonly deviceCount: number;
   private readonly provision: boolean;
   private readonly epcEnv: boolean;
+  private readonly extras: AllocationExtras | undefined;
   private nodes: readonly SgxDeviceNode[] = [];
   /** The DeviceSpecs every allocation returns, built when the nodes change. */
   private specs: DeviceSpec[] = [];
@@ -55,6 +59,7 @@ export class EpcResourceManager {
     this.deviceCount = opts.epcMiB;
     this.provision = opts.provision;
     this.epcEnv = opts.epcEnv ?? true;
+    this.extras = opts.extras;
     this.setNodes(opts.nodes);
   }
 
@@ -120,8 +125,9 @@ export class EpcResourceManager {
       );
     }
     return create(ContainerAllocateResponseSchema, {
-      envs: this.epcEnv ? { [EPC_ENV]: String(distinct) } : {},
+      envs: { ...this.extras?.envs, ...(this.epcEnv ? { [EPC_ENV]: String(distinct) } : {}) },
       devices: this.specs,
+      mounts: this.extras?.mounts ?? [],
     });
   }
 

@@ -2,7 +2,7 @@
 // `confcom aesm target-info` and `confcom quote get`.
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { DEFAULT_IPC_TIMEOUT_MS, QuoteExClient, QuoteExError } from "../aesm/client.js";
 import { DEFAULT_MAX_REQUEST_FRAME } from "../aesm/framing.js";
 import { AesmQuotingBackend } from "../aesm/quoting-backend.js";
@@ -43,9 +43,14 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--socket <path>", "unix socket to serve on", DEFAULT_AESM_SOCKET)
     .option("--socket-mode <octal>", "permission bits of the socket file", "0777")
     .option("--socket-group <group>", "group owning the socket file (name or gid)")
-    .option("--simulate", "no SGX hardware: quote with the simulated QE3 (needs --sim-state)")
-    .option("--sim-state <dir>", "state directory made by `confcom sim init`")
-    .option("--backend <name>", "dcap (Intel's libsgx_dcap_ql, on real hardware) or simulated; default dcap, or simulated with --simulate")
+    .option("--simulate", "no SGX hardware: quote with the simulated QE3 (needs --sim-state); the same as --backend simulated")
+    .addOption(
+      new Option("--sim-state <dir>", "state directory made by `confcom sim init` (in a simulated cluster the device plugin's allocation sets the env)").env(
+        "CONFCOM_SIM_STATE",
+      ),
+    )
+    // One flag wins silently otherwise: a rendered `--backend=dcap` beside `--simulate` would quote with Intel's library.
+    .addOption(new Option("--backend <name>", "dcap (Intel's libsgx_dcap_ql, on real hardware) or simulated; default dcap").conflicts("simulate"))
     .option("--dcap-library <path>", "libsgx_dcap_ql to load (with --backend dcap)")
     .option("--workers <n>", "quoting worker threads (default: the number of cores; 1 for dcap)", parseCount("--workers", 256))
     .option("--min-workers <n>", "quoting workers kept while idle (one always starts to check the backend, then retires); more start under load, up to --workers", parseCount("--min-workers", 256), 0)
@@ -62,7 +67,7 @@ Metrics (/metrics): confcom_quotehelper_requests_total{type,result}, _request_du
 _requests_in_flight, _queue_depth, _connections. /readyz is 200 while the socket is served.
 
 Example (no SGX hardware):
-  confcom sim init --state /tmp/sgx && confcom quote-helper --simulate --sim-state /tmp/sgx --socket /tmp/aesm.socket`,
+  confcom sim init --state ~/sgx-sim && confcom quote-helper --simulate --sim-state ~/sgx-sim --socket ~/aesmd/aesm.socket`,
   );
   cmd.action(async (flags: QuoteHelperFlags) => runQuoteHelper(flags));
 

@@ -31,7 +31,7 @@ test("the bundle is the code-split CLI (entry and chunks side by side) plus the 
 
 test("the bundle prints its help and version", async () => {
   const { stdout } = await run(process.execPath, [bundle, "--help"]);
-  for (const cmd of ["addon", "webhook", "device-plugin", "quote-helper"]) assert.match(stdout, new RegExp(`^  ${cmd} `, "m"));
+  for (const cmd of ["addon", "webhook", "device-plugin", "quote-helper", "sample"]) assert.match(stdout, new RegExp(`^  ${cmd} `, "m"));
   const { stdout: version } = await run(process.execPath, [bundle, "--version"]);
   assert.match(version, /^\d+\.\d+\.\d+/);
 });
@@ -92,6 +92,24 @@ test("the bundle, copied away from the repository as the image ships it, serves 
     }
   } finally {
     dcap.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the attestation sample runs from the bundle alone (`confcom sample attestation`, what job-simulated.yaml runs)", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "confcom-bundle-sample-"));
+  try {
+    const state = path.join(dir, "state");
+    await run(process.execPath, [bundle, "sim", "init", "--state", state, "--seed", "bundle-sample", "--log-level", "silent"]);
+    await run(process.execPath, [bundle, "sim", "collateral", "--state", state, "--out", path.join(dir, "collateral.json"), "--log-level", "silent"]);
+    const { stdout } = await run(process.execPath, [bundle, "sample", "attestation", "--json"], {
+      env: { PATH: process.env.PATH ?? "", CONFCOM_SIM_STATE: state, COLLATERAL_FILE: path.join(dir, "collateral.json"), SGX_ROOT_CA: path.join(state, "root-ca.pem") },
+      timeout: 60_000,
+    });
+    const r = JSON.parse(stdout) as { ok: boolean; tcbStatus: string };
+    assert.equal(r.ok, true, stdout);
+    assert.equal(r.tcbStatus, "UpToDate");
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

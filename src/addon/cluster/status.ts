@@ -1,7 +1,9 @@
 // `addon status`: the recorded config, each workload's rollout, and the EPC of each SGX node.
 import type { V1Node } from "@kubernetes/client-node";
 import { describeRef, type KubeClient } from "../../k8s/client.js";
+import { NAMES, type AddonConfig } from "../config.js";
 import { QUOTE_HELPER_KEY } from "../manifests/config-map.js";
+import { pccsUrl } from "../manifests/simulated.js";
 import { webhookServiceHost } from "../manifests/webhook.js";
 import { ATTESTATION, attestationServiceUrl } from "../manifests/attestation-service.js";
 import { AddonStateError, NOT_ENABLED, readRecorded } from "./recorded.js";
@@ -30,12 +32,23 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  "));
 }
 
+/** Impossible to miss: quotes from this cluster prove nothing about any hardware. */
+function simulationBanner(config: AddonConfig): string[] {
+  const sim = config.simulation!;
+  return [
+    "  !!! SIMULATED CLUSTER: NO SGX HARDWARE. Enclaves, EPC and quotes are simulated; the quotes verify only",
+    `  !!! under the simulated root CA (ConfigMap ${NAMES.simRootCa}), never under Intel's. Do not trust them.`,
+    `  simulation: ${sim.epcMiB} MiB of simulated EPC per node, seed ${JSON.stringify(sim.seed)} (not a secret), PCCS ${pccsUrl(config)}`,
+  ];
+}
+
 export async function addonStatus(client: KubeClient, namespace: string): Promise<string[]> {
   const recorded = await readRecorded(client, namespace);
   if (!recorded) throw new AddonStateError(NOT_ENABLED);
   const { config, objects } = recorded;
   const lines = [
     `Addon "confcom" is enabled in namespace ${namespace}.`,
+    ...(config.simulation ? simulationBanner(config) : []),
     `  ${QUOTE_HELPER_KEY}: ${config.quoteHelperEnabled}`,
     `  image: ${config.image}`,
     `  resource: ${config.resourceName}`,

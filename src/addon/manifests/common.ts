@@ -31,12 +31,16 @@ export function metadata(name: string, component: string, namespace?: string): A
   return { name, ...(namespace === undefined ? {} : { namespace }), labels: addonLabels(component) };
 }
 
-/** Linux amd64 nodes that carry one of the SGX labels or are a well-known SGX instance type. */
+/**
+ * Linux amd64 nodes that carry one of the SGX labels or are a well-known SGX instance type. A simulated
+ * cluster needs no SGX: every Linux node, unless --node-label narrows it.
+ */
 export function sgxNodeAffinity(config: AddonConfig): V1Affinity {
-  const base = [
-    { key: "kubernetes.io/os", operator: "In", values: ["linux"] },
-    { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] },
-  ];
+  const linux = { key: "kubernetes.io/os", operator: "In", values: ["linux"] };
+  if (config.simulation && config.nodeLabels.length === 0 && config.instanceTypes.length === 0) {
+    return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [linux] }] } } };
+  }
+  const base = config.simulation ? [linux] : [linux, { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] }];
   const byLabel = config.nodeLabels.map((l) => ({
     matchExpressions: [
       ...base,

@@ -5,11 +5,10 @@ import type { V1ClusterRole, V1ClusterRoleBinding, V1DaemonSet, V1ServiceAccount
 import { DEFAULT_ENCLAVE_DEVICES } from "../../deviceplugin/defaults.js";
 import { NAMES, PORTS, type AddonConfig } from "../config.js";
 import { hardenedContainer, metadata, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
+import { simStateMount, simStateVolume, simulatedPluginArgs } from "./simulated.js";
 
 const COMPONENT = NAMES.plugin;
 const KUBELET_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
-/** The in-kernel (5.11+) SGX device nodes. Never `/dev/sgx` as a directory: runtimes reject it ("not a device node"). */
-export const SGX_DEVICE_NODES = ["/dev/sgx_enclave", "/dev/sgx_provision"] as const;
 /**
  * NFD's directory, DirectoryOrCreate: its features.d exists only where NFD runs, and the plugin writes
  * its feature file only there. Mounted one level up so that features.d appearing later is seen.
@@ -43,11 +42,15 @@ export function pluginClusterRoleBinding(config: AddonConfig): V1ClusterRoleBind
   };
 }
 
-function volumeName(devicePath: string): string {
-  return devicePath.slice("/dev/".length).replace(/_/g, "-");
-}
+/**
+ * The host's /dev, read-only, where the plugin looks for the SGX nodes (in-kernel /dev/sgx_enclave, the
+ * out-of-tree /dev/sgx/enclave or /dev/isgx, or none). A Directory always exists: unlike a CharDevice
+ * hostPath per node, no type check can keep the pod from starting on a node without those nodes.
+ */
+const HOST_DEV_ROOT = "/host";
 
 export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: { name: string } } {
+  const sim = config.simulation;
   return sgxNodeDaemonSet(config, NAMES.plugin, {
     containers: [
       hardenedContainer({
@@ -60,6 +63,7 @@ export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: 
           `--metrics-addr=:${PORTS.pluginMetrics}`,
           "--epc-mode=auto",
           `--enclave-devices=${DEFAULT_ENCLAVE_DEVICES}`,
+          ...(sim ? simulatedPluginArgs(sim) : [`--dev-root=${HOST_DEV_ROOT}`, "--host-dev-paths"]),
         ],
         env: nodeDaemonEnv([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
         metricsPort: PORTS.pluginMetrics,
@@ -67,14 +71,14 @@ export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: 
         resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
         volumeMounts: [
           { name: "device-plugins", mountPath: KUBELET_PLUGIN_DIR },
-          ...SGX_DEVICE_NODES.map((p) => ({ name: volumeName(p), mountPath: p, readOnly: true })),
+          ...(sim ? [simStateMount] : [{ name: "host-dev", mountPath: `${HOST_DEV_ROOT}/dev`, readOnly: true }]),
           { name: "nfd", mountPath: NFD_DIR },
         ],
       }),
     ],
     volumes: [
       { name: "device-plugins", hostPath: { path: KUBELET_PLUGIN_DIR, type: "Directory" } },
-      ...SGX_DEVICE_NODES.map((p) => ({ name: volumeName(p), hostPath: { path: p, type: "CharDevice" } })),
+      ...(sim ? [simStateVolume] : [{ name: "host-dev", hostPath: { path: "/dev", type: "Directory" } }]),
       { name: "nfd", hostPath: { path: NFD_DIR, type: "DirectoryOrCreate" } },
     ],
   });

@@ -6,6 +6,7 @@ import { attestationServiceObjects, type AttestationServiceKeys } from "./attest
 import { addonConfigMap, type ObjectRef } from "./config-map.js";
 import { pluginClusterRole, pluginClusterRoleBinding, pluginDaemonSet, pluginServiceAccount } from "./device-plugin.js";
 import { quoteHelperDaemonSet, quoteHelperServiceAccount } from "./quote-helper.js";
+import { simulatedObjects } from "./simulated.js";
 import {
   mutatingWebhookConfiguration,
   validatingWebhookConfiguration,
@@ -29,6 +30,7 @@ export function addonWorkloads(config: AddonConfig, tls?: WebhookTls, attestatio
     pluginServiceAccount(config),
     pluginClusterRole(),
     pluginClusterRoleBinding(config),
+    ...simulatedObjects(config),
     pluginDaemonSet(config),
     ...(config.quoteHelperEnabled ? [quoteHelperServiceAccount(config), quoteHelperDaemonSet(config)] : []),
     ...(inCluster && tls

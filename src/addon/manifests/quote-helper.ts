@@ -3,6 +3,7 @@ import type { V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
 import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { AESMD_DIR, NAMES, PORTS, type AddonConfig } from "../config.js";
 import { hardenedContainer, metadata, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
+import { quoteHelperBackendArgs } from "./simulated.js";
 
 const COMPONENT = NAMES.quoteHelper;
 
@@ -28,7 +29,7 @@ export function quoteHelperDaemonSet(config: AddonConfig): V1DaemonSet & { metad
         image: config.image,
         args: [
           "quote-helper",
-          "--backend=dcap",
+          ...quoteHelperBackendArgs(config),
           `--socket=${AESMD_DIR}/aesm.socket`,
           "--socket-mode=0777",
           `--metrics-addr=0.0.0.0:${PORTS.quoteHelperMetrics}`,

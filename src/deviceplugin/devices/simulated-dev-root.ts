@@ -44,3 +44,16 @@ async function makeNode(file: string, method: "auto" | "symlink"): Promise<void>
   }
   await fs.symlink("/dev/null", file);
 }
+
+/**
+ * The device nodes of a simulated node in a real cluster: the host's /dev/null (1:3, harmless, on every
+ * host) handed to containers as /dev/sgx_enclave and /dev/sgx_provision. Nothing is made on the host:
+ * no mknod, no privilege; the runtime creates the nodes inside the container from the host's.
+ */
+export const HOST_NULL = "/dev/null";
+export function hostNullDeviceNodes(): { containerPath: string; hostPath: string; role: "enclave" | "provision" }[] {
+  return [
+    { containerPath: "/dev/sgx_enclave", hostPath: HOST_NULL, role: "enclave" },
+    { containerPath: "/dev/sgx_provision", hostPath: HOST_NULL, role: "provision" },
+  ];
+}

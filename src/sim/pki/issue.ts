@@ -31,6 +31,8 @@ export interface PkiOptions {
   /** Hex serial numbers (positive, 20 bytes like Intel's). */
   serials: Record<CertRole, string>;
   validity: Record<CertRole, Validity>;
+  /** The WebCrypto that signs (default Node's, randomized; seeded platforms pass a deterministic one). */
+  crypto?: webcrypto.Crypto;
 }
 
 export interface PkiCertificates {
@@ -98,7 +100,7 @@ export async function issueCertificates(keys: PkiKeys, sgx: SgxExtensionValues, 
       publicKey: subjectKeys.publicKey,
       signingKey: issuerKeys.privateKey,
       extensions,
-    });
+    }, opts.crypto as Parameters<typeof x509.X509CertificateGenerator.create>[1]);
 
   const rootCert = await make("root", rootName, rootName, root, root, await standardExtensions(root, root.publicKey, urls.root, KU.keyCertSign | KU.cRLSign, { pathLength: 1 }));
   const pckCaCert = await make("pckCa", pckCaName, rootName, pckCa, root, await standardExtensions(pckCa, root.publicKey, urls.root, KU.keyCertSign | KU.cRLSign, { pathLength: 0 }));

@@ -11,6 +11,10 @@ import type { PckCaType } from "../pki/names.js";
 import { DEFAULT_CRL_BASE_URL, DEFAULT_EPC_MIB, DEFAULT_FMSPC, DEFAULT_PCE_SVN, DEFAULT_QE_SVN, DEFAULT_TCB_COMPONENTS, initPlatform, InitError } from "./init.js";
 import { loadPlatformState, SimStateError } from "./load.js";
 import { reissueCrls } from "./reissue.js";
+import { StateDirError } from "./state-files.js";
+
+const LOG_LEVEL_HELP = "trace, debug, info, warn, error or silent";
+const defaultLogLevel = () => process.env.CONFCOM_LOG_LEVEL ?? "info";
 
 const DAY = 86_400_000;
 const CERT_ROLES: CertRole[] = ["root", "pckCa", "pck", "tcbSigning"];
@@ -45,7 +49,7 @@ async function withStateErrors<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof SimStateError || e instanceof InitError) throw new CliError(e.message);
+    if (e instanceof SimStateError || e instanceof InitError || e instanceof StateDirError) throw new CliError(e.message);
     throw e;
   }
 }
@@ -90,12 +94,17 @@ function registerInit(sim: Command): void {
   const cmd = sim
     .command("init")
     .description(
-      "create a simulated SGX platform (identities, TCB, keys, an Intel-like PKI, CRLs) in a state directory (0700, files 0600). " +
-        "With --seed every secret and key is derived from the seed (HKDF-SHA256), so identities and keys are reproducible; " +
-        "ECDSA signatures (certificates, CRLs, collateral, quotes) stay randomized. Without --seed everything is random.",
+      "create a simulated SGX platform (identities, TCB, keys, an Intel-like PKI, CRLs) in a state directory (0700, files 0600; " +
+        "an existing directory must be ours and writable by nobody else). " +
+        "With --seed every secret and key is derived from the seed (HKDF-SHA256) and the certificates are reproducible " +
+        "(fixed dates, deterministic signatures); CRL, collateral and quote signatures stay randomized. Without --seed everything is random. " +
+        "With --node-name the platform is one node of a simulated cluster: its own CPU (PPID, keys, platform secret) from (seed, node name), " +
+        "the cluster's PKI and collateral from the seed alone.",
     )
-    .requiredOption("--state <dir>", "state directory to create")
+    .requiredOption("--state <dir>", "state directory to create (a private one, e.g. under /var/lib; never a shared temp directory)")
     .option("--seed <seed>", "derive every secret from this seed")
+    .option("--node-name <name>", "this node of the seeded cluster (needs --seed)")
+    .option("--readable", "make the state readable by every user (0755, files 0644), for non-root containers of a simulated cluster: simulated secrets are not secret")
     .option("--epc-mib <n>", `EPC size in MiB (default ${DEFAULT_EPC_MIB}: an Azure Standard_DC4s_v3)`, parseCount("--epc-mib", 1 << 30))
     .option("--fmspc <hex>", "FMSPC, 12 hex digits", DEFAULT_FMSPC)
     .option("--pce-id <hex>", "PCE-ID, 4 hex digits", "0000")
@@ -106,17 +115,21 @@ function registerInit(sim: Command): void {
     .option("--crl-base-url <url>", "base URL of the CRL distribution points in the certificates", DEFAULT_CRL_BASE_URL)
     .option("--expire <certs>", `comma-separated certificates to issue already expired: ${CERT_ROLES.join(", ")}`, certRoles)
     .option("--force", "replace a platform already in the directory")
-    .option("--log-level <level>", "trace, debug, info, warn, error or silent", process.env.CONFCOM_LOG_LEVEL ?? "info");
+    .option("--log-level <level>", LOG_LEVEL_HELP, defaultLogLevel());
+  cmd.addHelpText("after", "\nExample:\n  confcom sim init --state /var/lib/confcom/sim/node-1 --seed my-cluster --node-name node-1");
   addCollateralFlags(cmd, "--tcb-status").action(
-    async (o: CollateralFlags & { state: string; seed?: string; epcMib?: number; fmspc: string; pceId: string; tcb: number[]; pceSvn: number; qeSvn: number; ca: string; crlBaseUrl: string; expire?: CertRole[]; force?: boolean; logLevel: string }) => {
+    async (o: CollateralFlags & { state: string; seed?: string; nodeName?: string; readable?: boolean; epcMib?: number; fmspc: string; pceId: string; tcb: number[]; pceSvn: number; qeSvn: number; ca: string; crlBaseUrl: string; expire?: CertRole[]; force?: boolean; logLevel: string }) => {
       const log = createLogger({ component: "sim-init", level: o.logLevel });
       if (o.ca !== "processor" && o.ca !== "platform") throw new CliError(`--ca must be processor or platform, got "${o.ca}"`, 2);
+      if (o.nodeName !== undefined && o.seed === undefined) throw new CliError("--node-name needs --seed (the cluster's PKI is derived from it)", 2);
       const now = new Date();
       const validity: Partial<Record<CertRole, Validity>> = {};
       for (const r of o.expire ?? []) validity[r] = expiredWindow(now);
       const p = await withStateErrors(() =>
         initPlatform(o.state, {
           ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(o.nodeName !== undefined ? { nodeName: o.nodeName } : {}),
+          readable: o.readable === true,
           ...(o.epcMib !== undefined ? { epcMiB: o.epcMib } : {}),
           fmspc: o.fmspc,
           pceId: o.pceId,
@@ -134,6 +147,8 @@ function registerInit(sim: Command): void {
       const summary = {
         state: p.dir,
         seeded: o.seed !== undefined,
+        ...(o.nodeName !== undefined ? { nodeName: o.nodeName } : {}),
+        ppid: p.ppid.toString("hex"),
         fmspc: p.fmspc.toString("hex").toUpperCase(),
         pceId: p.pceId.toString("hex").toUpperCase(),
         cpuSvn: p.cpuSvn.toString("hex"),
@@ -154,8 +169,10 @@ function registerCollateral(sim: Command): void {
     .command("collateral")
     .description("write the platform's quote verification collateral (collateral.json shape) signed by its TCB Signing key")
     .requiredOption("--state <dir>", "platform state directory")
-    .requiredOption("--out <file>", "output file, or - for stdout");
-  addCollateralFlags(cmd, "--status").action(async (o: CollateralFlags & { state: string; out: string; status?: string }) => {
+    .requiredOption("--out <file>", "output file, or - for stdout")
+    .option("--log-level <level>", LOG_LEVEL_HELP, defaultLogLevel());
+  addCollateralFlags(cmd, "--status").action(async (o: CollateralFlags & { state: string; out: string; status?: string; logLevel: string }) => {
+    const log = createLogger({ component: "sim-collateral", level: o.logLevel });
     const flags = { ...o, ...(o.status !== undefined ? { tcbStatus: o.status } : {}) };
     const collateral = await withStateErrors(() => buildCollateral(o.state, { config: collateralConfigFrom(flags) }));
     const text = JSON.stringify(collateral, null, 2) + "\n";
@@ -164,6 +181,7 @@ function registerCollateral(sim: Command): void {
       await writeFile(o.out, text).catch((e: Error) => {
         throw new CliError(`cannot write ${o.out}: ${e.message}`);
       });
+    log.info({ state: o.state, out: o.out }, "collateral written");
   });
 }
 

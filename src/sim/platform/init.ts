@@ -3,6 +3,7 @@
 import { access } from "node:fs/promises";
 import path from "node:path";
 import { defaultValidity, issueCertificates, serialFromBytes, type CertRole, type Validity } from "../pki/issue.js";
+import { deterministicCrypto } from "../pki/deterministic-signer.js";
 import { privateKeyPem } from "../pki/keys.js";
 import { DEFAULT_CN_PREFIX, type PckCaType } from "../pki/names.js";
 import { SgxType, type PlatformConfiguration, type SgxExtensionValues } from "../../dcap/sgx-extension.js";
@@ -27,6 +28,8 @@ export const DEFAULT_PCE_SVN = 13;
 /** QE3 ISVSVN of Intel's current UpToDate QE identity level. */
 export const DEFAULT_QE_SVN = 8;
 export const DEFAULT_CRL_BASE_URL = "https://localhost:8081";
+/** When seeded certificates are issued (an hour before their notBefore): fixed, so they are reproducible. */
+export const SEEDED_ISSUE_TIME = new Date("2025-01-01T01:00:00Z");
 
 export interface InitOptions {
   /** Derive every secret from this seed (reproducible); random otherwise. */
@@ -47,6 +50,14 @@ export interface InitOptions {
   collateral?: Partial<CollateralConfig>;
   /** Replace an existing platform in the directory. */
   force?: boolean;
+  /**
+   * One node of a seeded cluster: its PPID, QE id, platform secret, attestation and PCK keys come from
+   * (seed, node name); the root CA, PCK CA and TCB signing keys, certificates and collateral from the
+   * seed alone, so every node's quotes verify under one root and one collateral set.
+   */
+  nodeName?: string;
+  /** State readable by everyone (0755/0644), for non-root containers of a simulated cluster. */
+  readable?: boolean;
   now?: Date;
 }
 
@@ -84,18 +95,22 @@ export async function initPlatform(dir: string, opts: InitOptions = {}): Promise
     if (exists) throw new InitError(`${absDir} already holds a simulated platform (use --force to replace it)`);
   }
 
-  const src = opts.seed !== undefined ? SecretSource.fromSeed(opts.seed) : SecretSource.random();
+  if (opts.nodeName !== undefined && opts.seed === undefined) throw new InitError("a node name needs a seed: the cluster's PKI is derived from it");
+  const cluster = opts.seed !== undefined ? SecretSource.fromSeed(opts.seed) : SecretSource.random();
+  // Per-CPU secrets: scoped by the node name in a cluster, else the platform's own.
+  const src = opts.nodeName !== undefined ? cluster.forNode(opts.nodeName) : cluster;
   const keys = {
     attestation: src.ecKey("attestation"),
     pck: src.ecKey("pck"),
-    pckCa: src.ecKey("pck-ca"),
-    root: src.ecKey("root-ca"),
-    tcbSigning: src.ecKey("tcb-signing"),
+    pckCa: cluster.ecKey("pck-ca"),
+    root: cluster.ecKey("root-ca"),
+    tcbSigning: cluster.ecKey("tcb-signing"),
   };
   const record: PlatformRecord = {
     format: PLATFORM_FORMAT,
     createdAt: now.toISOString(),
     seeded: opts.seed !== undefined,
+    ...(opts.nodeName !== undefined ? { nodeName: opts.nodeName } : {}),
     ppid: src.bytes("ppid", 16).toString("hex"),
     fmspc: fmspc.toString("hex").toUpperCase(),
     pceId: pceId.toString("hex").toUpperCase(),
@@ -111,7 +126,8 @@ export async function initPlatform(dir: string, opts: InitOptions = {}): Promise
     record.configuration = opts.platformConfiguration ?? { dynamicPlatform: true, cachedKeys: true, smtEnabled: true };
   }
 
-  const serial = (role: CertRole) => serialFromBytes(src.bytes(`serial/${role}`, 20));
+  const serial = (role: CertRole) => serialFromBytes((role === "pck" ? src : cluster).bytes(`serial/${role}`, 20));
+  const seeded = opts.seed !== undefined;
   const certs = await issueCertificates(
     { root: keys.root, pckCa: keys.pckCa, pck: keys.pck, tcbSigning: keys.tcbSigning },
     sgxExtensionOf(record),
@@ -120,11 +136,14 @@ export async function initPlatform(dir: string, opts: InitOptions = {}): Promise
       cnPrefix: record.cnPrefix,
       crlBaseUrl: record.crlBaseUrl,
       serials: { root: serial("root"), pckCa: serial("pckCa"), pck: serial("pck"), tcbSigning: serial("tcbSigning") },
-      validity: { ...defaultValidity(now), ...opts.validity },
+      // Seeded: fixed dates and deterministic signatures, so every node (and every restart) issues the
+      // same certificates byte for byte; QVL's root identity test compares signatures.
+      validity: { ...defaultValidity(seeded ? SEEDED_ISSUE_TIME : now), ...opts.validity },
+      ...(seeded ? { crypto: deterministicCrypto() } : {}),
     },
   );
 
-  await ensureStateDir(absDir);
+  await ensureStateDir(absDir, opts.readable === true);
   await writeStateFile(absDir, "platformSecret", src.bytes("platform-secret", 32).toString("hex") + "\n");
   await writeStateFile(absDir, "attestationKey", privateKeyPem(keys.attestation));
   await writeStateFile(absDir, "pckKey", privateKeyPem(keys.pck));

@@ -10,6 +10,8 @@ export interface PlatformRecord {
   createdAt: string;
   /** Whether keys and identities were derived from a --seed (the seed itself is never stored). */
   seeded: boolean;
+  /** The cluster node this simulated CPU belongs to (`sim init --node-name`), if any. */
+  nodeName?: string;
   ppid: string;
   fmspc: string;
   pceId: string;
