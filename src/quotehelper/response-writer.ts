@@ -25,10 +25,12 @@ export class ResponseWriter {
   /** Writes the frame and ends the socket once it is all queued. */
   start(): void {
     const s = this.socket;
+    // Header and head (a few KiB at most) in one buffer: one write, one syscall.
+    const first = Buffer.concat([frameHeader(wirePayloadSize(this.payload)), this.payload.head]);
+    this.queued = first.length;
+    if (this.zerosLeft === 0 && this.payload.tail.length === 0) return void s.end(first);
     s.cork();
-    s.write(frameHeader(wirePayloadSize(this.payload)));
-    s.write(this.payload.head);
-    this.queued = FRAME_HEADER_SIZE + this.payload.head.length;
+    s.write(first);
     this.pump();
     s.uncork();
   }
