@@ -1,5 +1,5 @@
 // The quote helper's Prometheus metrics, on its own registry.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "../common/prom-client-lite.js";
 
 export interface QuoteHelperMetrics {
   registry: Registry;
