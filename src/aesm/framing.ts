@@ -19,6 +19,33 @@ export class FrameError extends Error {
   }
 }
 
+/**
+ * An encoded message as it goes on the wire: `head`, then `zeros` zero bytes, then `tail`. aesmd answers
+ * GetQuoteEx with a zero-filled buffer of the caller's buf_size; sending the zeros from one shared chunk
+ * keeps a 1 MiB request from costing 1 MiB of memory per client.
+ */
+export interface WirePayload {
+  head: Uint8Array;
+  zeros: number;
+  tail: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export function wirePayload(bytes: Uint8Array): WirePayload {
+  return { head: bytes, zeros: 0, tail: EMPTY };
+}
+
+export function wirePayloadSize(p: WirePayload): number {
+  return p.head.length + p.zeros + p.tail.length;
+}
+
+export function frameHeader(size: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+  header.writeUInt32LE(size, 0);
+  return header;
+}
+
 export function encodeFrame(payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
   frame.writeUInt32LE(payload.length, 0);
@@ -27,13 +54,14 @@ export function encodeFrame(payload: Uint8Array): Buffer {
 }
 
 /**
- * Accumulates chunks until one whole frame has arrived. The payload buffer is allocated only once the
- * length is known to be within `maxSize`.
+ * Accumulates chunks until one whole frame has arrived. Memory grows with the bytes received, never with
+ * the length a client announces (up to `maxSize`); a frame that arrives in one chunk is not copied.
  */
 export class FrameDecoder {
   private header = Buffer.alloc(FRAME_HEADER_SIZE);
   private headerFill = 0;
-  private payload: Buffer | undefined;
+  private size = -1;
+  private parts: Buffer[] = [];
   private payloadFill = 0;
 
   constructor(private readonly maxSize: number) {}
@@ -41,7 +69,7 @@ export class FrameDecoder {
   /** Feeds a chunk; returns the payload once complete (later bytes are ignored), else undefined. */
   push(chunk: Buffer): Buffer | undefined {
     let offset = 0;
-    if (this.headerFill < FRAME_HEADER_SIZE) {
+    if (this.size < 0) {
       const n = Math.min(FRAME_HEADER_SIZE - this.headerFill, chunk.length);
       chunk.copy(this.header, this.headerFill, 0, n);
       this.headerFill += n;
@@ -49,13 +77,13 @@ export class FrameDecoder {
       if (this.headerFill < FRAME_HEADER_SIZE) return undefined;
       const size = this.header.readUInt32LE(0);
       if (size > this.maxSize) throw new FrameError("too-large", `frame of ${size} bytes exceeds the limit of ${this.maxSize}`);
-      this.payload = Buffer.alloc(size);
+      this.size = size;
     }
-    const payload = this.payload!;
-    const n = Math.min(payload.length - this.payloadFill, chunk.length - offset);
-    chunk.copy(payload, this.payloadFill, offset, offset + n);
+    const n = Math.min(this.size - this.payloadFill, chunk.length - offset);
+    if (n > 0) this.parts.push(chunk.subarray(offset, offset + n));
     this.payloadFill += n;
-    return this.payloadFill === payload.length ? payload : undefined;
+    if (this.payloadFill < this.size) return undefined;
+    return this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
   }
 
   /** Bytes received so far, for logs. */

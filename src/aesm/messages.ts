@@ -3,6 +3,7 @@
 // client sets buf_size only when non-zero). Used by both the quote helper and QuoteExClient.
 import { create, fromBinary, isFieldSet, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { RequestSchema, ResponseSchema, type Request, type Response } from "../gen/aesm/messages_pb.js";
+import { wirePayload, type WirePayload } from "./framing.js";
 import { ALL_KINDS, REQUEST_KINDS, type LegacyKind, type RequestKind } from "./kinds.js";
 
 /** proto2 `required` in protobuf-es descriptors (FeatureSet.FieldPresence.LEGACY_REQUIRED). */
@@ -71,6 +72,11 @@ export interface GetQuoteExResponse {
   errorCode: number;
   quote?: Buffer;
   qeReportInfo?: Buffer;
+  /**
+   * Sending only: the quote goes on the wire zero-padded to this many bytes, as aesmd sends the caller's
+   * whole buf_size buffer; the zeros are never allocated (see WirePayload). Decoding never sets it.
+   */
+  quoteBufferSize?: number;
 }
 export interface SelectAttKeyIdResponse {
   kind: "selectAttKeyId";
@@ -124,8 +130,72 @@ export function encodeRequest(req: AesmRequest): Uint8Array {
 
 /** Encodes a response under the request's own field number; errorCode is always set, so always sent. */
 export function encodeResponse(res: AesmResponse): Uint8Array {
+  const wire = encodeResponseWire(res);
+  if (wire.zeros === 0 && wire.tail.length === 0) return wire.head;
+  return Buffer.concat([wire.head, Buffer.alloc(wire.zeros), wire.tail]);
+}
+
+/** encodeResponse as the quote helper sends it: a GetQuoteEx quote's zero padding stays virtual. */
+export function encodeResponseWire(res: AesmResponse): WirePayload {
+  if (res.kind === "getQuoteEx") return encodeGetQuoteExResponse(res);
   const { kind, ...fields } = res;
-  return toBinary(ResponseSchema, create(ResponseSchema, { [REQUEST_KINDS[kind].res]: fields }));
+  return wirePayload(toBinary(ResponseSchema, create(ResponseSchema, { [REQUEST_KINDS[kind].res]: fields })));
+}
+
+// Written by hand, not with toBinary: the quote must not be copied into a fresh message (it is the
+// hot path's only large field) and its padding must stay virtual. Same bytes as protobuf-es writes
+// (fields in number order); test/aesm/messages.test.ts compares the two.
+const GET_QUOTE_EX_TAG = (REQUEST_KINDS.getQuoteEx.no << 3) | 2;
+function encodeGetQuoteExResponse(res: GetQuoteExResponse): WirePayload {
+  const quoteLen = res.quote === undefined ? 0 : Math.max(res.quote.length, res.quoteBufferSize ?? 0);
+  const quoteFieldLen = res.quote === undefined ? 0 : 1 + varintSize(quoteLen) + quoteLen;
+  const qriFieldLen = res.qeReportInfo === undefined ? 0 : 1 + varintSize(res.qeReportInfo.length) + res.qeReportInfo.length;
+  const subLen = 1 + varintSize(res.errorCode) + quoteFieldLen + qriFieldLen;
+  const head = Buffer.allocUnsafe(varintSize(GET_QUOTE_EX_TAG) + varintSize(subLen) + 1 + varintSize(res.errorCode) + (res.quote === undefined ? 0 : 1 + varintSize(quoteLen)));
+  let at = writeVarint(head, 0, GET_QUOTE_EX_TAG);
+  at = writeVarint(head, at, subLen);
+  head[at++] = 0x08;
+  at = writeVarint(head, at, res.errorCode);
+  if (res.quote === undefined) {
+    return { head, zeros: 0, tail: res.qeReportInfo === undefined ? Buffer.alloc(0) : bytesField(0x1a, res.qeReportInfo) };
+  }
+  head[at++] = 0x12;
+  writeVarint(head, at, quoteLen);
+  // The quote and the qe_report_info follow the head as they are; Buffer.concat of ~6 KB is cheaper than
+  // a second and third write on the socket.
+  const tail = res.qeReportInfo === undefined ? [] : [bytesFieldHeader(0x1a, res.qeReportInfo.length), res.qeReportInfo];
+  const zeros = quoteLen - res.quote.length;
+  if (zeros === 0) return { head: Buffer.concat([head, res.quote, ...tail]), zeros: 0, tail: Buffer.alloc(0) };
+  return { head: Buffer.concat([head, res.quote]), zeros, tail: Buffer.concat(tail) };
+}
+
+function bytesFieldHeader(tag: number, len: number): Buffer {
+  const h = Buffer.allocUnsafe(1 + varintSize(len));
+  h[0] = tag;
+  writeVarint(h, 1, len);
+  return h;
+}
+
+function bytesField(tag: number, value: Uint8Array): Buffer {
+  return Buffer.concat([bytesFieldHeader(tag, value.length), value]);
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[at++] = n;
+  return at;
 }
 
 /** Decodes the response to a `kind` request; one without that sub-message or its errorCode is an error. */

@@ -18,6 +18,8 @@ import { SocketInUseError } from "./socket-file.js";
 import { startQuoteHelper } from "./service.js";
 
 export const DEFAULT_METRICS_ADDR = "127.0.0.1:9466";
+/** 16 MiB: thousands of ~5 KiB quotes, or 16 of the largest (1 MiB) buffers a client may ask for. */
+const DEFAULT_MAX_UNSENT_BYTES = 16 * 1024 * 1024;
 
 interface QuoteHelperFlags extends DaemonOptions {
   socket: string;
@@ -33,7 +35,9 @@ interface QuoteHelperFlags extends DaemonOptions {
   maxQueue: number;
   maxFrameSize: number;
   readTimeoutMs: number;
+  writeTimeoutMs: number;
   maxConnections: number;
+  maxUnsentBytes: number;
 }
 
 export function registerQuoteHelperCommands(program: Command, quote: Command, aesm: Command): void {
@@ -58,13 +62,15 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--max-queue <n>", "quote requests allowed to wait for a worker; beyond, BUSY (18)", parseCount("--max-queue"), 256)
     .option("--max-frame-size <bytes>", "largest request frame accepted", parseCount("--max-frame-size", 0xffffffff), DEFAULT_MAX_REQUEST_FRAME)
     .option("--read-timeout-ms <ms>", "time a client has to send its whole request", parseCount("--read-timeout-ms"), 5000)
-    .option("--max-connections <n>", "open connections beyond this are closed at once", parseCount("--max-connections"), 1024);
+    .option("--write-timeout-ms <ms>", "time a client has to read its whole response", parseCount("--write-timeout-ms"), 5000)
+    .option("--max-connections <n>", "open connections; at the limit a new one evicts the oldest that has not sent its request", parseCount("--max-connections"), 1024)
+    .option("--max-unsent-bytes <bytes>", "response bytes waiting for slow readers, in total; beyond, the slowest are cut", parseCount("--max-unsent-bytes"), DEFAULT_MAX_UNSENT_BYTES);
   addDaemonOptions(cmd, DEFAULT_METRICS_ADDR);
   cmd.addHelpText(
     "after",
     `
 Metrics (/metrics): confcom_quotehelper_requests_total{type,result}, _request_duration_seconds{type},
-_requests_in_flight, _queue_depth, _connections. /readyz is 200 while the socket is served.
+_requests_in_flight, _queue_depth, _connections, _connections_dropped_total{reason}. /readyz is 200 while the socket is served.
 
 Example (no SGX hardware):
   confcom sim init --state ~/sgx-sim && confcom quote-helper --simulate --sim-state ~/sgx-sim --socket ~/aesmd/aesm.socket`,
@@ -137,7 +143,9 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
       socketGroup: flags.socketGroup,
       maxFrameSize: flags.maxFrameSize,
       readTimeoutMs: flags.readTimeoutMs,
+      writeTimeoutMs: flags.writeTimeoutMs,
       maxConnections: flags.maxConnections,
+      maxUnsentBytes: flags.maxUnsentBytes,
       backend,
       log,
     });

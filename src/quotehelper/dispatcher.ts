@@ -2,21 +2,26 @@
 // under the request's number with its errorCode. Unparseable frames get no answer, as from aesmd.
 import { AesmError, aesmErrorName } from "../aesm/error-codes.js";
 import { isLegacyKind } from "../aesm/kinds.js";
-import { AesmDecodeError, decodeRequest, encodeResponse, type AesmRequest, type AesmResponse } from "../aesm/messages.js";
+import { AesmDecodeError, decodeRequest, encodeResponseWire, type AesmRequest, type AesmResponse } from "../aesm/messages.js";
 import type { Logger } from "../common/log.js";
+import { throttledLog } from "../common/throttled-log.js";
 import { QuotingError } from "../quoting/backend.js";
 import { HANDLERS, legacy, type Handler, type HandlerContext } from "./handlers/index.js";
 import type { QuoteHelperMetrics } from "./metrics.js";
 import type { FrameHandler } from "./transport.js";
 
 export function createDispatcher(ctx: HandlerContext, log: Logger, metrics: QuoteHelperMetrics): FrameHandler {
+  // Clients choose what fails: one line per kind of failure per interval, with a count.
+  const unparseable = throttledLog(log, "warn", "unparseable request; closing the connection without a response");
+  const refused = throttledLog(log, "info", "request failed");
+  const failed = throttledLog(log, "error", "request failed");
   return async (payload) => {
     let req: AesmRequest;
     try {
       req = decodeRequest(payload);
     } catch (err) {
       if (!(err instanceof AesmDecodeError)) throw err;
-      log.warn({ bytes: payload.length, reason: err.message }, "unparseable request; closing the connection without a response");
+      unparseable.add("unparseable", { bytes: payload.length, err: err.message.slice(0, 200) });
       metrics.requests.inc({ type: "unparseable", result: "closed" });
       return undefined;
     }
@@ -28,14 +33,14 @@ export function createDispatcher(ctx: HandlerContext, log: Logger, metrics: Quot
       res = isLegacyKind(kind) ? await legacy({ kind }) : await (HANDLERS[kind] as Handler<typeof kind>)(req as never, ctx);
     } catch (err) {
       res = { kind: req.kind, errorCode: codeOf(err) } as AesmResponse;
-      const level = err instanceof QuotingError ? "info" : "error";
-      log[level]({ type: req.kind, code: aesmErrorName(res.errorCode), err: (err as Error).message }, "request failed");
+      const code = aesmErrorName(res.errorCode);
+      (err instanceof QuotingError ? refused : failed).add(`${req.kind} ${code}`, { type: req.kind, code, err: (err as Error).message.slice(0, 200) });
     } finally {
       metrics.inFlight.dec();
       stopTimer();
     }
     metrics.requests.inc({ type: req.kind, result: aesmErrorName(res.errorCode) });
-    return encodeResponse(res);
+    return encodeResponseWire(res);
   };
 }
 

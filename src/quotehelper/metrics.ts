@@ -1,11 +1,12 @@
 // The quote helper's Prometheus metrics, on its own registry.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "../common/prom-client-lite.js";
 
 export interface QuoteHelperMetrics {
   registry: Registry;
   requests: Counter<"type" | "result">;
   latency: Histogram<"type">;
   inFlight: Gauge;
+  dropped: Counter<"reason">;
 }
 
 export interface MetricsSources {
@@ -46,5 +47,11 @@ export function createMetrics(sources: MetricsSources): QuoteHelperMetrics {
       this.set(sources.connections());
     },
   });
-  return { registry, requests, latency, inFlight };
+  const dropped = new Counter({
+    name: "confcom_quotehelper_connections_dropped_total",
+    help: "Connections closed without (all of) an answer, by reason: evicted-idle, refused-at-limit, shed-slow-reader, write-timeout, timeout, truncated, too-large, socket-error",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
+  return { registry, requests, latency, inFlight, dropped };
 }

@@ -14,7 +14,9 @@ export interface QuoteHelperOptions {
   socketGroup?: string;
   maxFrameSize: number;
   readTimeoutMs: number;
+  writeTimeoutMs: number;
   maxConnections: number;
+  maxUnsentBytes: number;
   /** Owned by the service from here on: closed by `close()`. */
   backend: QuotingBackend & { queueDepth?(): number };
   log: Logger;
@@ -37,9 +39,12 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
     path: opts.socketPath,
     maxFrameSize: opts.maxFrameSize,
     readTimeoutMs: opts.readTimeoutMs,
+    writeTimeoutMs: opts.writeTimeoutMs,
     maxConnections: opts.maxConnections,
+    maxUnsentBytes: opts.maxUnsentBytes,
     handle: createDispatcher({ backend, supportedKeyIds }, log, metrics),
     log,
+    onDrop: (reason) => metrics.dropped.inc({ reason }),
   });
   connections = server.connections;
   await setSocketAccess(opts.socketPath, opts.socketMode, opts.socketGroup);

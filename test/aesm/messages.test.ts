@@ -57,3 +57,32 @@ test("a response without the expected sub-message is an error", () => {
   assert.throws(() => decodeResponse(hex("82 01 05 08 00 10 f8 23"), "initQuoteEx"), /no initQuoteExRes/);
   assert.throws(() => decodeResponse(hex("82 01 02 10 01"), "getQuoteSizeEx"), /errorCode is required/);
 });
+
+test("the hand-written GetQuoteEx response encoder writes protobuf-es's bytes; padding stays virtual", async () => {
+  const { create, toBinary } = await import("@bufbuild/protobuf");
+  const { ResponseSchema } = await import("../../src/gen/aesm/messages_pb.js");
+  const { encodeResponseWire } = await import("../../src/aesm/messages.js");
+  const quote = Buffer.alloc(4678, 0x33);
+  const qri = Buffer.alloc(960, 0x44);
+  const cases = [
+    { errorCode: 0, quote, qeReportInfo: qri },
+    { errorCode: 0, quote },
+    { errorCode: 3 },
+    { errorCode: 200, qeReportInfo: qri },
+    { errorCode: 0, quote: Buffer.alloc(0) },
+    { errorCode: 0, quote: Buffer.alloc(100), qeReportInfo: Buffer.alloc(0) },
+  ];
+  for (const c of cases) {
+    const expected = Buffer.from(toBinary(ResponseSchema, create(ResponseSchema, { getQuoteExRes: c })));
+    assert.deepEqual(Buffer.from(encodeResponse({ kind: "getQuoteEx", ...c })), expected, JSON.stringify(Object.keys(c)));
+  }
+  for (const qeReportInfo of [undefined, qri]) {
+    const padded = { errorCode: 0, quote: Buffer.concat([quote, Buffer.alloc(1024 * 1024 - quote.length)]), qeReportInfo };
+    const expected = Buffer.from(toBinary(ResponseSchema, create(ResponseSchema, { getQuoteExRes: padded })));
+    const wire = encodeResponseWire({ kind: "getQuoteEx", errorCode: 0, quote, qeReportInfo, quoteBufferSize: 1024 * 1024 });
+    assert.equal(wire.zeros, 1024 * 1024 - quote.length);
+    assert.ok(wire.head.length + wire.tail.length < 8 * 1024, "only the quote and qe_report_info are materialised");
+    assert.deepEqual(Buffer.concat([wire.head, Buffer.alloc(wire.zeros), wire.tail]), expected);
+    assert.deepEqual(decodeResponse(expected, "getQuoteEx").quote?.length, 1024 * 1024);
+  }
+});

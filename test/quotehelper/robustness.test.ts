@@ -114,7 +114,7 @@ test("a second instance on a live socket refuses to start", async () => {
   assert.equal(await new QuoteExClient({ socketPath: helper.socket }).getSupportedAttKeyIdNum(), 1);
 });
 
-test("socket mode and group are applied; connections beyond --max-connections are closed at once", async (t) => {
+test("socket mode and group are applied; at --max-connections a new connection evicts the oldest idle one", async (t) => {
   const socket = path.join(tmp.dir, "new-dir/limits.socket");
   const gid = process.getgid!();
   const h = await startHelper(platform.dir, socket, ["--workers", "1", "--socket-mode", "0660", "--socket-group", String(gid), "--max-connections", "2", "--read-timeout-ms", "3000"]);
@@ -126,9 +126,11 @@ test("socket mode and group are applied; connections beyond --max-connections ar
   const idle = await Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => { const s = net.createConnection(socket, () => resolve(s)); })));
   try {
     await settle(100);
+    const oldestClosed = new Promise<number>((r) => idle[0].once("close", () => r(Date.now())));
     const start = Date.now();
-    assert.equal(await rawCall(socket, encodeFrame(encodeRequest({ kind: "getSupportedAttKeyIdNum" }))), undefined, "third connection closed without a response");
-    assert.ok(Date.now() - start < 2500, "closed at once, not at the read deadline");
+    assert.notEqual(await rawCall(socket, encodeFrame(encodeRequest({ kind: "getSupportedAttKeyIdNum" }))), undefined, "third connection served");
+    assert.ok((await oldestClosed) - start < 2500, "the oldest idle connection evicted at once, not at the read deadline");
+    assert.equal(idle[1].destroyed, false, "the newer idle connection kept");
   } finally {
     for (const s of idle) s.destroy();
   }

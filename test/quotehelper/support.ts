@@ -36,11 +36,16 @@ export interface HelperProcess {
   exited: Promise<number | null>;
 }
 
+export interface HelperSpawnOptions {
+  /** V8 flags for the daemon, e.g. the DaemonSet's NODE_OPTIONS (DAEMON_NODE_OPTIONS). */
+  nodeOptions?: readonly string[];
+}
+
 /** Starts `confcom quote-helper --simulate` and resolves once it serves (or rejects with its stderr). */
-export function startHelper(stateDir: string, socket: string, extra: string[] = []): Promise<HelperProcess> {
+export function startHelper(stateDir: string, socket: string, extra: string[] = [], spawnOpts: HelperSpawnOptions = {}): Promise<HelperProcess> {
   const child = spawn(
     process.execPath,
-    [cliEntry, "quote-helper", "--simulate", "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
+    [...(spawnOpts.nodeOptions ?? []), cliEntry, "quote-helper", "--simulate", "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";
@@ -120,6 +125,12 @@ export function openFds(pid: number): number {
 
 export function rssKiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m![1]);
+}
+
+/** Peak resident set size so far (the kernel's high-water mark). */
+export function hwmKiB(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m![1]);
 }
 

@@ -12,7 +12,8 @@ const start = (size: number, maxQueue: number, idleMs = 60_000, options: object 
   WorkerPoolBackend.start({ name: "slow", module, options, size, maxQueue, idleMs, minWorkers, log: silentLogger() });
 
 test("starts one worker, grows to `size` under load, and retires extra workers when idle", async () => {
-  const pool = await start(3, 100, 300);
+  // 30 tasks of 150 ms: 4.5 s for one worker, ample time for two more to start on a loaded machine.
+  const pool = await start(3, 100, 300, { delayMs: 150 });
   try {
     assert.equal(pool.workers(), 1);
     const quotes = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.getQuote(report(i), key)));

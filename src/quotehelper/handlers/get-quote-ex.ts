@@ -1,5 +1,6 @@
 // GetQuoteEx (17). Like aesmd, the answer is a zero-filled buffer of exactly buf_size bytes with the
-// quote at its start, and the caller's qe_report_info echoed with the QE report filled in.
+// quote at its start (the zeros are sent, never allocated: quoteBufferSize), and the caller's
+// qe_report_info echoed with the QE report filled in.
 import { AesmError } from "../../aesm/error-codes.js";
 import { QE_REPORT_INFO_SIZE, REPORT_SIZE } from "../../aesm/sizes.js";
 import { QuotingError } from "../../quoting/backend.js";
@@ -23,7 +24,5 @@ export const getQuoteEx: Handler<"getQuoteEx"> = async (req, ctx) => {
   const size = await ctx.backend.quoteSize(req.attKeyId!);
   if (req.bufSize < size) throw new QuotingError(AesmError.PARAMETER_ERROR, `buf_size ${req.bufSize} is smaller than the ${size}-byte quote`);
   const { quote, qeReportInfo } = await ctx.backend.getQuote(req.report, req.attKeyId!, req.qeReportInfo);
-  const buffer = Buffer.alloc(req.bufSize);
-  quote.copy(buffer);
-  return { kind: "getQuoteEx", errorCode: AesmError.SUCCESS, quote: buffer, qeReportInfo };
+  return { kind: "getQuoteEx", errorCode: AesmError.SUCCESS, quote, qeReportInfo, quoteBufferSize: req.bufSize };
 };

@@ -1,4 +1,6 @@
-// Messages between the pool and its workers. Buffers cross as Uint8Arrays (structured clone).
+// Messages between the pool and its workers. Buffers cross as Uint8Arrays (structured clone). Tasks and
+// results travel in batches: one postMessage (and one wake-up of the other thread) per event-loop turn,
+// not per request, which under load was the main thread's largest cost.
 export type BackendOp = "supportedAttKeyIds" | "initQuote" | "quoteSize" | "getQuote";
 
 export interface WorkerInit {
@@ -13,11 +15,22 @@ export interface TaskMessage {
   args: (Uint8Array | undefined)[];
 }
 
-export type WorkerMessage =
-  | { type: "ready" }
-  | { type: "failed"; message: string }
-  | { type: "result"; id: number; value: unknown }
-  | { type: "error"; id: number; code: number; message: string };
+export type TaskOutcome = { type: "result"; id: number; value: unknown } | { type: "error"; id: number; code: number; message: string };
+
+export type WorkerMessage = { type: "ready" } | { type: "failed"; message: string } | { type: "outcomes"; items: TaskOutcome[] };
+
+/** Collects items and hands them over in one call per event-loop turn (at setImmediate). */
+export function batcher<T>(send: (items: T[]) => void): (item: T) => void {
+  let items: T[] = [];
+  const flush = () => {
+    const out = items;
+    items = [];
+    send(out);
+  };
+  return (item) => {
+    if (items.push(item) === 1) setImmediate(flush);
+  };
+}
 
 /**
  * `value` made ready to move to the other thread: every Uint8Array in it (at the top, in arrays, in an

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import type { Logger } from "../../common/log.js";
 import { QuotingError, type InitQuoteResult, type QuoteResult, type QuotingBackend } from "../../quoting/backend.js";
-import { movable, type BackendOp, type TaskMessage, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { batcher, movable, type BackendOp, type TaskMessage, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 export interface WorkerPoolOptions extends WorkerInit {
   name: string;
@@ -32,6 +32,7 @@ interface Slot {
   worker: Worker;
   /** Tasks posted to this worker and not yet answered, by id. */
   tasks: Map<number, Task>;
+  post(msg: TaskMessage): void;
   retireTimer?: NodeJS.Timeout;
   retired?: boolean;
 }
@@ -141,8 +142,7 @@ export class WorkerPoolBackend implements QuotingBackend {
   private assign(slot: Slot, task: Task): void {
     clearTimeout(slot.retireTimer);
     slot.tasks.set(task.msg.id, task);
-    const { value, transfer } = movable(task.msg);
-    slot.worker.postMessage(value, transfer);
+    slot.post(task.msg);
   }
 
   /** One more worker; it takes queued work once ready. */
@@ -156,7 +156,11 @@ export class WorkerPoolBackend implements QuotingBackend {
   private spawn(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const worker = new Worker(WORKER_URL, { workerData: { module: this.opts.module, options: this.opts.options } satisfies WorkerInit });
-      const slot: Slot = { worker, tasks: new Map() };
+      const post = batcher<TaskMessage>((msgs) => {
+        const { value, transfer } = movable(msgs);
+        worker.postMessage(value, transfer);
+      });
+      const slot: Slot = { worker, tasks: new Map(), post };
       let ready = false;
       worker.on("message", (m: WorkerMessage) => {
         if (m.type === "ready") {
@@ -168,11 +172,13 @@ export class WorkerPoolBackend implements QuotingBackend {
           reject(new QuotingError(AesmError.ENCLAVE_LOAD_ERROR, `quoting worker could not build its backend: ${m.message}`));
           void worker.terminate();
         } else {
-          const task = slot.tasks.get(m.id);
-          slot.tasks.delete(m.id);
-          if (task) {
-            if (m.type === "result") task.resolve(m.value);
-            else task.reject(new QuotingError(m.code, m.message));
+          for (const o of m.items) {
+            const task = slot.tasks.get(o.id);
+            slot.tasks.delete(o.id);
+            if (task) {
+              if (o.type === "result") task.resolve(o.value);
+              else task.reject(new QuotingError(o.code, o.message));
+            }
           }
           this.pump(slot);
         }

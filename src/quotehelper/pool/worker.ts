@@ -2,7 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import { QuotingError, type QuotingBackend } from "../../quoting/backend.js";
-import { movable, type TaskMessage, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { batcher, movable, type TaskMessage, type TaskOutcome, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -26,15 +26,18 @@ async function run(backend: QuotingBackend, t: TaskMessage): Promise<unknown> {
 try {
   const mod = (await import(init.module)) as { createBackend(options: unknown): QuotingBackend | Promise<QuotingBackend> };
   const backend = await mod.createBackend(init.options);
-  port.on("message", (t: TaskMessage) => {
-    run(backend, t).then(
-      (result) => {
-        const { value, transfer } = movable(result);
-        port.postMessage({ type: "result", id: t.id, value } satisfies WorkerMessage, transfer);
-      },
-      (err: unknown) =>
-        post({ type: "error", id: t.id, code: err instanceof QuotingError ? err.code : AesmError.UNEXPECTED_ERROR, message: err instanceof Error ? err.message : String(err) }),
-    );
+  const answer = batcher<TaskOutcome>((items) => {
+    const { value, transfer } = movable(items);
+    port.postMessage({ type: "outcomes", items: value } satisfies WorkerMessage, transfer);
+  });
+  port.on("message", (tasks: TaskMessage[]) => {
+    for (const t of tasks) {
+      run(backend, t).then(
+        (value) => answer({ type: "result", id: t.id, value }),
+        (err: unknown) =>
+          answer({ type: "error", id: t.id, code: err instanceof QuotingError ? err.code : AesmError.UNEXPECTED_ERROR, message: err instanceof Error ? err.message : String(err) }),
+      );
+    }
   });
   post({ type: "ready" });
 } catch (err) {
