@@ -65,6 +65,8 @@ export const NAMES = {
   plugin: "sgx-plugin",
   quoteHelper: "sgx-quote-helper",
   pluginClusterRole: "confcom:sgx-plugin",
+  /** ValidatingAdmissionPolicy and its binding: the plugin may change only its own node's SGX labels and EPC capacity. */
+  pluginNodePolicy: "confcom-sgx-plugin-node",
   webhook: "confcom-webhook",
   webhookTlsSecret: "confcom-webhook-tls",
   mutatingWebhook: "confcom-sgx-mutator",

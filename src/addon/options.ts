@@ -29,6 +29,8 @@ export interface ConfigFlags {
   enableSgxquotehelper?: boolean;
   webhookUrl?: string;
   webhookCa?: string;
+  provisionAll?: boolean;
+  enforceEpcLimits?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -53,7 +55,11 @@ export function addConfigOptions(cmd: Command): Command {
     .option("--toleration <key[=value][:effect]>", "an extra toleration for the DaemonSets (repeatable)", collect)
     .option("--quote-helper-epc-mib <n>", "EPC MiB the quote helper requests", parseCount("--quote-helper-epc-mib", 1 << 20), DEFAULT_QUOTE_HELPER_EPC_MIB)
     .addOption(new Option("--webhook-url <url>", "register an admission webhook served at this https URL instead of deploying one"))
-    .addOption(new Option("--webhook-ca <pem-file>", "CA bundle (PEM) that signs the certificate of --webhook-url"));
+    .addOption(new Option("--webhook-ca <pem-file>", "CA bundle (PEM) that signs the certificate of --webhook-url"))
+    .option("--provision-all", "hand /dev/sgx_provision with every EPC allocation, as before (default: only to containers given kubernetes.azure.com/sgx_provision)")
+    .option("--no-provision-all", "least privilege: /dev/sgx_provision only with kubernetes.azure.com/sgx_provision (the default)")
+    .option("--enforce-epc-limits", "have the webhook annotate each EPC container with its limit for the containers/nri-plugins sgx-epc NRI plugin (needs that plugin and kernel support)")
+    .option("--no-enforce-epc-limits", "do not write EPC limit annotations (the default)");
 }
 
 function showLabel(l: NodeLabelRequirement): string {
@@ -118,5 +124,7 @@ export function configFromFlags(flags: ConfigFlags): AddonConfig {
     instanceTypes,
     extraTolerations: (flags.toleration ?? []).map(parseToleration),
     webhook,
+    provisionAll: flags.provisionAll === true,
+    enforceEpcLimits: flags.enforceEpcLimits === true,
   };
 }

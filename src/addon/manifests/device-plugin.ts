@@ -20,7 +20,10 @@ export function pluginServiceAccount(config: AddonConfig): V1ServiceAccount & { 
   return { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata(NAMES.plugin, COMPONENT, config.namespace) };
 }
 
-/** Labelling its node and publishing EPC capacity: nodes get/patch and nodes/status patch, nothing else. */
+/**
+ * Labelling its node and publishing EPC capacity: nodes get/patch and nodes/status patch, nothing else.
+ * RBAC cannot name "its own node"; on 1.30+ the ValidatingAdmissionPolicy of ./node-policy.ts does.
+ */
 export function pluginClusterRole(): V1ClusterRole & { metadata: { name: string } } {
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
@@ -60,6 +63,9 @@ export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: 
           `--metrics-addr=:${PORTS.pluginMetrics}`,
           "--epc-mode=auto",
           `--enclave-devices=${DEFAULT_ENCLAVE_DEVICES}`,
+          // Provisioning containers are a subset of the enclave ones: as many devices suffice.
+          `--provision-devices=${DEFAULT_ENCLAVE_DEVICES}`,
+          ...(config.provisionAll ? ["--provision-all"] : []),
         ],
         env: nodeDaemonEnv([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
         metricsPort: PORTS.pluginMetrics,
