@@ -137,7 +137,7 @@ export function registerAddonCommands(program: Command): void {
     });
 
   addClusterOptions(addNamespaceOption(addon.command("status")))
-    .description(`show the add-on's config (ConfigMap ${NAMES.configMap}), its rollout and each SGX node's EPC`)
+    .description(`show the add-on's config (ConfigMap ${NAMES.configMap}), what the API server allows, the rollout, each quote helper's version and each SGX node's EPC`)
     .action(async (flags: ClusterFlags) => {
       const client = await connect(flags);
       const { addonStatus } = await import("./cluster/status.js");

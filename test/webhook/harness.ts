@@ -38,13 +38,14 @@ function waitForLog(proc: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
   });
 }
 
-export async function startWebhook(...flags: string[]): Promise<RunningWebhook> {
+/** `env` is added to this process's environment, e.g. the Deployment's NODE_OPTIONS. */
+export async function startWebhook(flags: string[] = [], env: Record<string, string> = {}): Promise<RunningWebhook> {
   const tls = await issueWebhookTls({ dnsNames: [SERVERNAME], ipAddresses: ["127.0.0.1"] });
   const dir = mkdtempSync(path.join(tmpdir(), "confcom-webhook-"));
   writeFileSync(path.join(dir, "tls.crt"), tls.certPem);
   writeFileSync(path.join(dir, "tls.key"), tls.keyPem, { mode: 0o600 });
   const args = [cliEntry, "webhook", "--tls-cert", path.join(dir, "tls.crt"), "--tls-key", path.join(dir, "tls.key"), "--host", "127.0.0.1", "--port", "0", "--metrics-addr", "127.0.0.1:0", ...flags];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   const m = await waitForLog(child, /"port":(\d+),"msg":"serving AdmissionReviews/);
   return { port: Number(m[1]), ca: tls.caPem, stop: () => child.kill("SIGTERM") };
 }

@@ -4,6 +4,7 @@
 // per-container annotations.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { WEBHOOK_NODE_OPTIONS } from "../../src/common/node-options.js";
 import { admit, applyPatch, mutateToFixpoint, startWebhook, type Obj, type RunningWebhook } from "./harness.js";
 
 const EPC = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
@@ -14,7 +15,8 @@ const MiB = 1 << 20;
 let plain: RunningWebhook;
 let enforcing: RunningWebhook;
 before(async () => {
-  [plain, enforcing] = await Promise.all([startWebhook(), startWebhook("--enforce-epc-limits")]);
+  // One runs with the Deployment's V8 heap options, as in the cluster.
+  [plain, enforcing] = await Promise.all([startWebhook(), startWebhook(["--enforce-epc-limits"], { NODE_OPTIONS: WEBHOOK_NODE_OPTIONS.join(" ") })]);
 });
 after(() => {
   plain?.stop();
