@@ -228,6 +228,9 @@ test("the webhook's heap is sized to its 192 Mi limit; --enforce-epc-limits reac
     assert.equal(c.resources!.limits!.memory, "192Mi");
     assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=2 --max-old-space-size=96" }]);
     assert.equal(c.args!.includes("--enforce-epc-limits"), enforceEpcLimits);
+    const qh = find<V1DaemonSet>(renderAddon(testConfig({ enforceEpcLimits, quoteHelperEpcMiB: 8 }), tls), "DaemonSet", "sgx-quote-helper").spec!.template;
+    assert.deepEqual(qh.metadata!.annotations, enforceEpcLimits ? { "epc-limit.nri.io/container.quote-helper": String(8 * 1048576) } : undefined, "the helper's own limit: the webhook skips its namespace");
+    assert.equal(qh.spec!.containers[0]!.name, "quote-helper");
     assert.ok(c.args!.includes("--provision-resource-name=kubernetes.azure.com/sgx_provision"));
   }
 });

@@ -38,8 +38,9 @@ export async function addonStatus(client: KubeClient, namespace: string): Promis
   if (!recorded) throw new AddonStateError(NOT_ENABLED);
   const { config, objects } = recorded;
   const { features, gitVersion } = await serverFeatures(client);
+  // A user who may not read policies still gets the rest of the status.
   const policy = features.nodeScopedPolicy
-    ? await client.get({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", name: NAMES.pluginNodePolicy })
+    ? await client.get({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", name: NAMES.pluginNodePolicy }).catch(() => null)
     : null;
   const lines = [
     `Addon "confcom" is enabled in namespace ${namespace}.`,
@@ -63,9 +64,10 @@ export async function addonStatus(client: KubeClient, namespace: string): Promis
     lines.push(`  ${describeRef(ref)}: ${st.done ? "rolled out" : "rolling out"} (${st.summary})`);
   }
   if (config.quoteHelperEnabled) {
-    const pods = await quoteHelperPods(client, namespace);
+    const pods = await quoteHelperPods(client, namespace).catch((err: Error) => err);
     lines.push("Quote helpers (from each pod's /metrics):");
-    if (pods.length === 0) lines.push("  no quote helper pod yet");
+    if (pods instanceof Error) lines.push(`  cannot list the quote helper pods: ${pods.message.slice(0, 200)}`);
+    else if (pods.length === 0) lines.push("  no quote helper pod yet");
     else {
       const dash = (s: string | undefined) => s || "-";
       const rows = pods.map((p) => [p.node, p.pod, dash(p.build?.version), dash(p.build?.backend), dash(p.build?.backendVersion), dash(p.build?.qeIdentity), p.note ?? ""]);

@@ -3,6 +3,7 @@ import type { V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
 import { DEFAULT_ENCLAVE_RESOURCE_NAME, DEFAULT_PROVISION_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { AESMD_DIR, NAMES, PORTS, type AddonConfig } from "../config.js";
 import type { ClusterFeatures } from "../features.js";
+import { epcLimitKey } from "../../webhook/epc-limits.js";
 import { hardenedContainer, metadata, NODE_ROLLING_UPDATE, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
 
 const COMPONENT = NAMES.quoteHelper;
@@ -65,5 +66,7 @@ export function quoteHelperDaemonSet(config: AddonConfig, features: ClusterFeatu
     volumes: [{ name: "aesmd", hostPath: { path: AESMD_DIR, type: "DirectoryOrCreate" } }],
   });
   ds.spec!.updateStrategy = features.daemonSetSurge ? QUOTE_HELPER_SURGE : NODE_ROLLING_UPDATE;
+  // The webhook skips this namespace, so the helper carries its own sgx-epc NRI limit.
+  if (config.enforceEpcLimits) ds.spec!.template.metadata!.annotations = { [epcLimitKey("quote-helper")]: String(config.quoteHelperEpcMiB * 1048576) };
   return ds;
 }
