@@ -3,6 +3,7 @@
 // the API server's pod proxy from real HTTP endpoints.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Gauge, Registry } from "prom-client";
@@ -10,6 +11,7 @@ import { disableAddon, enableAddon, updateAddon } from "../../src/addon/cluster/
 import { addonStatus } from "../../src/addon/cluster/status.js";
 import { KubeClient } from "../../src/k8s/client.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
+import { cliEntry } from "../support/paths.js";
 import { RESOURCE, testConfig } from "./fixtures.js";
 
 const NS = "kube-system";
@@ -82,6 +84,32 @@ describe("the API server's version decides the objects", { concurrency: 1 }, () 
     fake.version = { major: "1", minor: "30", gitVersion: "v1.30.4" };
     await disable(fake);
     assert.deepEqual(managed(fake), []);
+  });
+});
+
+describe("the CLI's --provision-all and --enforce-epc-limits: update keeps them until turned off", { concurrency: 1 }, () => {
+  let fake: FakeApiServer;
+  before(async () => {
+    fake = await FakeApiServer.start();
+  });
+  after(() => fake.close());
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, [cliEntry, "addon", ...args, "--kubeconfig", fake.kubeconfigPath, "--no-wait"], { timeout: 40_000 }, (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr })),
+    );
+  const pluginArgs = () => fake.find("DaemonSet", "sgx-plugin", NS)!.spec.template.spec.containers[0].args as string[];
+  const webhookArgs = () => fake.find("Deployment", "confcom-webhook", NS)!.spec.template.spec.containers[0].args as string[];
+
+  test("enable with both, update without them keeps them, --no-... turns each off", async () => {
+    assert.equal((await cli("enable", "--enable-sgxquotehelper", "--provision-all", "--enforce-epc-limits")).code, 0);
+    assert.ok(pluginArgs().includes("--provision-all") && webhookArgs().includes("--enforce-epc-limits"));
+    assert.equal((await cli("update", "--enable-sgxquotehelper")).code, 0);
+    assert.ok(pluginArgs().includes("--provision-all") && webhookArgs().includes("--enforce-epc-limits"), "recorded values are kept");
+    assert.equal((await cli("update", "--enable-sgxquotehelper", "--no-provision-all")).code, 0);
+    assert.ok(!pluginArgs().includes("--provision-all") && webhookArgs().includes("--enforce-epc-limits"));
+    assert.equal((await cli("update", "--enable-sgxquotehelper", "--no-enforce-epc-limits")).code, 0);
+    assert.ok(!webhookArgs().includes("--enforce-epc-limits"));
+    await disable(fake);
   });
 });
 
