@@ -4,6 +4,7 @@ import { CliError } from "../cli/errors.js";
 import { registerWebhookCommand } from "../webhook/cli.js";
 import type { KubeClient } from "../k8s/client.js";
 import { NAMES, type AddonConfig } from "./config.js";
+import { featuresOf, NODE_POLICY_SINCE, parseKubeVersion, RENDER_DEFAULT_VERSION, showVersion, SURGE_SINCE, type ClusterFeatures } from "./features.js";
 import { renderAddon } from "./manifests/index.js";
 import { webhookServiceHost } from "./manifests/webhook.js";
 import { addConfigOptions, addNamespaceOption, configFromFlags, type ConfigFlags } from "./options.js";
@@ -73,6 +74,8 @@ const FLAG_OF_FIELD: [keyof AddonConfig, string][] = [
   ["quoteHelperEpcMiB", "quoteHelperEpcMib"],
   ["webhook", "webhookUrl"],
   ["attestationService", "enableAttestationService"],
+  ["provisionAll", "provisionAll"],
+  ["enforceEpcLimits", "enforceEpcLimits"],
 ];
 
 /** `confcom addon ...` and `confcom webhook`, the daemon the add-on deploys. */
@@ -85,13 +88,20 @@ export function registerAddonCommands(program: Command): void {
   addConfigOptions(addon.command("render"))
     .description("print the add-on's objects for `kubectl apply -f -` (the in-cluster webhook gets a fresh CA)")
     .option("-o, --output <format>", "yaml or json", "yaml")
-    .action(async (flags: ConfigFlags & { output: string }) => {
+    .option("--kube-version <major.minor>", `the cluster's Kubernetes version: below ${showVersion(NODE_POLICY_SINCE)} no ValidatingAdmissionPolicy, below ${showVersion(SURGE_SINCE)} no surge rollout of the quote helper`, showVersion(RENDER_DEFAULT_VERSION))
+    .action(async (flags: ConfigFlags & { output: string; kubeVersion: string }) => {
       if (flags.output !== "yaml" && flags.output !== "json") throw new CliError(`--output must be yaml or json, got "${flags.output}"`, 2);
+      let features: ClusterFeatures;
+      try {
+        features = featuresOf(parseKubeVersion(flags.kubeVersion));
+      } catch (err) {
+        throw new CliError(`--kube-version: ${(err as Error).message}`, 2);
+      }
       const config = await withSimulation(configFromFlags(flags), flags);
       const { issueWebhookTls } = await import("./tls.js");
       const tls = config.webhook.kind === "in-cluster" ? await issueWebhookTls({ dnsNames: [webhookServiceHost(config)] }) : undefined;
       const { attestationServiceKeys } = await import("./manifests/attestation-service.js");
-      process.stdout.write(formatObjects(renderAddon(config, tls, await attestationServiceKeys(config)), flags.output as OutputFormat));
+      process.stdout.write(formatObjects(renderAddon(config, tls, features, await attestationServiceKeys(config)), flags.output as OutputFormat));
     });
 
   addWaitOptions(addClusterOptions(addConfigOptions(addon.command("enable"))))
@@ -140,7 +150,7 @@ export function registerAddonCommands(program: Command): void {
     });
 
   addClusterOptions(addNamespaceOption(addon.command("status")))
-    .description(`show the add-on's config (ConfigMap ${NAMES.configMap}), its rollout and each SGX node's EPC`)
+    .description(`show the add-on's config (ConfigMap ${NAMES.configMap}), what the API server allows, the rollout, each quote helper's version and each SGX node's EPC`)
     .action(async (flags: ClusterFlags) => {
       const client = await connect(flags);
       const { addonStatus } = await import("./cluster/status.js");

@@ -34,6 +34,10 @@ export interface AddonConfig {
   webhook: WebhookEndpoint;
   /** With --enable-attestation-service: the MAA-compatible attestation service and its collateral source. */
   attestationService?: { pccsUrl: string };
+  /** Every EPC and enclave allocation also hands /dev/sgx_provision (the plugin's --provision-all), as before least privilege. */
+  provisionAll?: boolean;
+  /** The webhook writes each EPC container's limit as the containers/nri-plugins sgx-epc plugin's annotation. */
+  enforceEpcLimits?: boolean;
   /** A simulated cluster (`--simulate`): no SGX hardware, every workload on the simulated backends. */
   simulation?: SimulationConfig;
 }
@@ -75,6 +79,8 @@ export const NAMES = {
   plugin: "sgx-plugin",
   quoteHelper: "sgx-quote-helper",
   pluginClusterRole: "confcom:sgx-plugin",
+  /** ValidatingAdmissionPolicy and its binding: the plugin may change only its own node's SGX labels and EPC capacity. */
+  pluginNodePolicy: "confcom-sgx-plugin-node",
   webhook: "confcom-webhook",
   webhookTlsSecret: "confcom-webhook-tls",
   mutatingWebhook: "confcom-sgx-mutator",
@@ -96,5 +102,12 @@ export const PORTS = {
 
 /** The annotation a pod sets to have its EPC containers wired to the node's quote helper. */
 export const QUOTE_HELPER_ANNOTATION = "confcom.io/quote-helper";
+/**
+ * The containers (comma-separated names) that quote in process and so need /dev/sgx_provision: the
+ * webhook adds one device of the provision resource to each. Pods on the quote helper never get it.
+ */
+export const QUOTE_IN_PROCESS_ANNOTATION = "confcom.io/quote-in-process";
+/** Intel's webhook's equivalent: the one container that quotes (in process, or an aesmd sidecar). */
+export const INTEL_QUOTE_PROVIDER_ANNOTATION = "sgx.intel.com/quote-provider";
 /** Host directory holding aesm.socket, shared by the quote helper and the pods that use it. */
 export const AESMD_DIR = "/var/run/aesmd";

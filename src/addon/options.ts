@@ -35,6 +35,8 @@ export interface ConfigFlags {
   simulate?: boolean;
   simEpcMib?: number;
   simSeed?: string;
+  provisionAll?: boolean;
+  enforceEpcLimits?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -68,7 +70,11 @@ export function addConfigOptions(cmd: Command): Command {
     )
     .option("--no-simulate", "(update) turn simulation off")
     .option("--sim-epc-mib <n>", "simulated EPC per node in MiB (default 16384)", parseCount("--sim-epc-mib", 1 << 30))
-    .option("--sim-seed <seed>", "the simulated cluster's \"Intel\" (root CA, PCK CA, TCB signing key) and every node's CPU derive from it (default: a random one; not a secret)");
+    .option("--sim-seed <seed>", "the simulated cluster's \"Intel\" (root CA, PCK CA, TCB signing key) and every node's CPU derive from it (default: a random one; not a secret)")
+    .option("--provision-all", "hand /dev/sgx_provision with every EPC allocation, as before (default: only to containers given kubernetes.azure.com/sgx_provision)")
+    .option("--no-provision-all", "least privilege: /dev/sgx_provision only with kubernetes.azure.com/sgx_provision (the default)")
+    .option("--enforce-epc-limits", "have the webhook annotate each EPC container with its limit for the containers/nri-plugins sgx-epc NRI plugin (needs that plugin and kernel support)")
+    .option("--no-enforce-epc-limits", "do not write EPC limit annotations (the default)");
 }
 
 function showLabel(l: NodeLabelRequirement): string {
@@ -136,5 +142,7 @@ export function configFromFlags(flags: ConfigFlags): AddonConfig {
     extraTolerations: (flags.toleration ?? []).map(parseToleration),
     webhook,
     ...(flags.enableAttestationService ? { attestationService: { pccsUrl: flags.attestationPccsUrl } } : {}),
+    provisionAll: flags.provisionAll === true,
+    enforceEpcLimits: flags.enforceEpcLimits === true,
   };
 }

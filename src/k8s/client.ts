@@ -88,53 +88,57 @@ export class KubeClient {
   }
 
   async request(method: string, path: string, body?: { contentType: string; data: string }): Promise<unknown> {
-    const { status, text, statusMessage, url } = await this.exchange(method, path, "application/json", body);
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (status >= 200 && status < 300) return parsed;
-    const st = (parsed ?? {}) as { reason?: string; message?: string };
-    throw new ApiError(status, st.reason ?? "", `${method} ${url.pathname}: ${status} ${st.message ?? (text.slice(0, 200) || statusMessage)}`);
+    return this.send(method, path, body, { text: false, maxBytes: MAX_RESPONSE, timeoutMs: this.timeoutMs });
   }
 
-  /** GET of a plain-text resource (a pod's log), bounded to `maxBytes`. */
-  async getText(path: string, maxBytes = 64 << 10): Promise<string> {
-    const { status, text, url } = await this.exchange("GET", path, "text/plain, */*", undefined, maxBytes);
-    if (status >= 200 && status < 300) return text;
-    throw new ApiError(status, "", `GET ${url.pathname}: ${status} ${text.slice(0, 200)}`);
+  /** A GET whose answer is text (e.g. a pod's /metrics through the API server's proxy), bounded in size and time. */
+  async getText(path: string, opts: { maxBytes: number; timeoutMs?: number }): Promise<string> {
+    return (await this.send("GET", path, undefined, { text: true, maxBytes: opts.maxBytes, timeoutMs: opts.timeoutMs ?? this.timeoutMs })) as string;
   }
 
-  private exchange(
-    method: string,
-    path: string,
-    accept: string,
-    body?: { contentType: string; data: string },
-    maxBytes = MAX_RESPONSE,
-  ): Promise<{ status: number; text: string; statusMessage: string; url: URL }> {
+  /** GET /version: the API server's major and minor version and its gitVersion. */
+  async serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }> {
+    const v = (await this.request("GET", "/version")) as { major?: unknown; minor?: unknown; gitVersion?: unknown } | undefined;
+    const field = (x: unknown) => (typeof x === "string" ? x.slice(0, 64) : "");
+    return { major: field(v?.major), minor: field(v?.minor), gitVersion: field(v?.gitVersion) };
+  }
+
+  private send(method: string, path: string, body: { contentType: string; data: string } | undefined, o: { text: boolean; maxBytes: number; timeoutMs: number }): Promise<unknown> {
     const url = new URL(path, this.server);
     const lib = url.protocol === "http:" ? http : https;
-    const headers: Record<string, string> = { ...(this.requestOptions.headers as Record<string, string> | undefined), accept };
+    const headers: Record<string, string> = { ...(this.requestOptions.headers as Record<string, string> | undefined), accept: o.text ? "text/plain, */*" : "application/json" };
     if (body) {
       headers["content-type"] = body.contentType;
       headers["content-length"] = String(Buffer.byteLength(body.data));
     }
     return new Promise((resolve, reject) => {
-      const req = lib.request(url, { ...this.requestOptions, method, headers, timeout: this.timeoutMs }, (res) => {
+      const req = lib.request(url, { ...this.requestOptions, method, headers, timeout: o.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on("data", (c: Buffer) => {
           size += c.length;
-          if (size > maxBytes) req.destroy(new Error(`${method} ${url.pathname}: response larger than ${maxBytes} bytes`));
+          if (size > o.maxBytes) req.destroy(new Error(`${method} ${url.pathname}: response larger than ${o.maxBytes} bytes`));
           else chunks.push(c);
         });
         res.on("error", reject);
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), statusMessage: res.statusMessage ?? "", url }));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const ok = (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300;
+          if (o.text && ok) return resolve(text);
+          let parsed: unknown;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            parsed = undefined;
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve(parsed);
+          const st = (parsed ?? {}) as { reason?: string; message?: string };
+          reject(new ApiError(status, st.reason ?? "", `${method} ${url.pathname}: ${status} ${st.message ?? (text.slice(0, 200) || res.statusMessage)}`));
+        });
       });
-      req.on("timeout", () => req.destroy(new Error(`${method} ${url.pathname}: no answer within ${this.timeoutMs} ms`)));
-      req.on("error", (err) => reject(new Error(`cannot reach the API server at ${this.server.origin}: ${err.message}`)));
+      req.on("timeout", () => req.destroy(new Error(`${method} ${url.pathname}: no answer within ${o.timeoutMs} ms`)));
+      req.on("error", (err) => reject(err instanceof ApiError ? err : new Error(`cannot reach the API server at ${this.server.origin}: ${err.message}`)));
       req.end(body?.data);
     });
   }

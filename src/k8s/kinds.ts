@@ -15,12 +15,16 @@ const KINDS: KindInfo[] = [
   { apiVersion: "v1", kind: "Pod", plural: "pods", namespaced: true },
   { apiVersion: "v1", kind: "Event", plural: "events", namespaced: true },
   { apiVersion: "v1", kind: "Node", plural: "nodes", namespaced: false },
+  { apiVersion: "v1", kind: "Pod", plural: "pods", namespaced: true },
   { apiVersion: "apps/v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true },
   { apiVersion: "apps/v1", kind: "Deployment", plural: "deployments", namespaced: true },
   { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false },
   { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false },
   { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", plural: "mutatingwebhookconfigurations", namespaced: false },
   { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", plural: "validatingwebhookconfigurations", namespaced: false },
+  // API servers 1.30 and later only: listing them elsewhere answers 404.
+  { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", plural: "validatingadmissionpolicies", namespaced: false },
+  { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", plural: "validatingadmissionpolicybindings", namespaced: false },
 ];
 
 export const KNOWN_KINDS: readonly KindInfo[] = KINDS;

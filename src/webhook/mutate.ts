@@ -1,28 +1,45 @@
 // The mutation: every container with EPC in its limits gets one enclave device (./enclave.ts). A pod
 // that opts in (annotation confcom.io/quote-helper: "true") also gets, in each app container with EPC
-// in its limits, SGX_AESM_ADDR=1 and the host's /var/run/aesmd, as the AKS docs' sample does by hand. Init containers are left alone, as Intel's webhook does: quoting happens in
+// in its limits, SGX_AESM_ADDR=1 and the host's /var/run/aesmd read-only (a unix socket connects through
+// a read-only bind mount; tenants must not unlink or replace the node's socket), as the AKS docs' sample
+// does by hand. Init containers are left alone, as Intel's webhook does: quoting happens in
 // the long-running app, and an init container that wants the socket can mount it itself.
+// Containers named as quoting in process get one provision device (./provision.ts); with
+// enforceEpcLimits each EPC container's limit becomes the sgx-epc NRI plugin's annotation (./epc-limits.ts).
 // Idempotent: what is already there (by env name, by mount path, by volume name) is kept as is.
-import { AESMD_DIR, QUOTE_HELPER_ANNOTATION } from "../addon/config.js";
-import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../deviceplugin/defaults.js";
+import { AESMD_DIR } from "../addon/config.js";
+import { DEFAULT_ENCLAVE_RESOURCE_NAME, DEFAULT_PROVISION_RESOURCE_NAME } from "../deviceplugin/defaults.js";
 import { enclaveOps } from "./enclave.js";
+import { epcLimitOps } from "./epc-limits.js";
 import { asArray, asRecord, resourceValue, type Container, type Pod } from "./pod.js";
+import { optsIntoQuoteHelper, provisionOps } from "./provision.js";
 
 export const AESM_ENV = { name: "SGX_AESM_ADDR", value: "1" };
 export const AESMD_VOLUME = "confcom-aesmd";
 
 export interface JsonPatchOp {
-  op: "add";
+  op: "add" | "replace";
   path: string;
   value: unknown;
 }
 
-export function optsIn(pod: Pod): boolean {
-  return asRecord(asRecord(pod.metadata).annotations)[QUOTE_HELPER_ANNOTATION] === "true";
+/** What the mutation adds beyond the enclave device; the webhook's flags. */
+export interface MutationOptions {
+  /** The device plugin's provision resource (default kubernetes.azure.com/sgx_provision). */
+  provisionResourceName?: string;
+  /** Write each EPC container's limit as the sgx-epc NRI plugin's annotation. */
+  enforceEpcLimits?: boolean;
 }
 
-export function mutatePod(pod: Pod, resourceName: string, enclaveResourceName = DEFAULT_ENCLAVE_RESOURCE_NAME): JsonPatchOp[] {
-  return [...enclaveOps(pod, resourceName, enclaveResourceName), ...aesmdOps(pod, resourceName)];
+export const optsIn = optsIntoQuoteHelper;
+
+export function mutatePod(pod: Pod, resourceName: string, enclaveResourceName = DEFAULT_ENCLAVE_RESOURCE_NAME, opts: MutationOptions = {}): JsonPatchOp[] {
+  return [
+    ...enclaveOps(pod, resourceName, enclaveResourceName),
+    ...provisionOps(pod, resourceName, opts.provisionResourceName ?? DEFAULT_PROVISION_RESOURCE_NAME),
+    ...aesmdOps(pod, resourceName),
+    ...(opts.enforceEpcLimits ? epcLimitOps(pod, resourceName) : []),
+  ];
 }
 
 function aesmdOps(pod: Pod, resourceName: string): JsonPatchOp[] {
@@ -42,7 +59,7 @@ function aesmdOps(pod: Pod, resourceName: string): JsonPatchOp[] {
     const mounts = asRecord(c).volumeMounts;
     const mounted = Array.isArray(mounts) && mounts.some((m) => stripSlash(asRecord(m).mountPath) === AESMD_DIR);
     if (!mounted) {
-      const mount = { name: AESMD_VOLUME, mountPath: AESMD_DIR };
+      const mount = { name: AESMD_VOLUME, mountPath: AESMD_DIR, readOnly: true };
       ops.push(Array.isArray(mounts) ? { op: "add", path: `${base}/volumeMounts/-`, value: mount } : { op: "add", path: `${base}/volumeMounts`, value: [mount] });
       volumeNeeded = true;
     }

@@ -5,7 +5,7 @@ import type net from "node:net";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "../common/log.js";
 import type { WebhookMetrics } from "./metrics.js";
-import { mutatePod } from "./mutate.js";
+import { mutatePod, type MutationOptions } from "./mutate.js";
 import type { Pod } from "./pod.js";
 import { BadReviewError, parseAdmissionReview, reviewResponse, type AdmissionRequest, type AdmissionResponse } from "./review.js";
 import { validatePod } from "./validate.js";
@@ -14,7 +14,7 @@ import { excerpt, guardedHandler } from "../common/request-target.js";
 import { discardBody, readBody } from "./body.js";
 import { BodyBudget, ConnectionTable, DEFAULT_LIMITS, type ConnectionLimits } from "./limits.js";
 
-export interface WebhookServerOptions {
+export interface WebhookServerOptions extends MutationOptions {
   host: string;
   port: number;
   certPem: string | Buffer;
@@ -33,7 +33,7 @@ export interface WebhookServer {
   close(): Promise<void>;
 }
 
-export interface ResourceNames {
+export interface ResourceNames extends MutationOptions {
   resourceName: string;
   enclaveResourceName: string;
 }
@@ -44,14 +44,14 @@ const isPodCreate = (req: AdmissionRequest) => (req.kind?.kind ?? "Pod") === "Po
 
 export const mutateHandler: Handler = (req, names) => {
   if (!isPodCreate(req)) return { uid: req.uid, allowed: true };
-  const ops = mutatePod(req.object as Pod, names.resourceName, names.enclaveResourceName);
+  const ops = mutatePod(req.object as Pod, names.resourceName, names.enclaveResourceName, names);
   if (ops.length === 0) return { uid: req.uid, allowed: true };
   return { uid: req.uid, allowed: true, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(ops)).toString("base64") };
 };
 
 export const validateHandler: Handler = (req, names) => {
   if (!isPodCreate(req)) return { uid: req.uid, allowed: true };
-  const problems = validatePod(req.object as Pod, names.resourceName);
+  const problems = validatePod(req.object as Pod, names.resourceName, names);
   if (problems.length === 0) return { uid: req.uid, allowed: true };
   return { uid: req.uid, allowed: false, status: { code: 400, message: problems.join("; ") } };
 };

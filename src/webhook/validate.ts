@@ -1,10 +1,28 @@
 // The validation: EPC, when a container asks for it, is a whole number of MiB with request = limit
 // (extended resources cannot be overcommitted). Pods without EPC are none of our business.
+// Also: provisioning asked for where it is refused (./provision.ts), and, with enforceEpcLimits, EPC
+// containers whose names the NRI plugin's annotation cannot carry (./epc-limits.ts).
+import { DEFAULT_PROVISION_RESOURCE_NAME } from "../deviceplugin/defaults.js";
+import { epcLimitProblems } from "./epc-limits.js";
+import type { MutationOptions } from "./mutate.js";
 import { asArray, asRecord, requestsEpc, resourceValue, type Container, type Pod } from "./pod.js";
+import { provisionProblems } from "./provision.js";
 import { isWhole, parseQuantity, sameValue } from "./quantity.js";
 
-/** Why the pod is rejected, one line per offending container; empty when it is admitted. */
-export function validatePod(pod: Pod, resourceName: string): string[] {
+/** Reported problems beyond this many are counted, not listed: the message stays short whatever the pod. */
+const MAX_PROBLEMS = 10;
+
+/** Why the pod is rejected, one line per problem (at most MAX_PROBLEMS and a count); empty when it is admitted. */
+export function validatePod(pod: Pod, resourceName: string, opts: MutationOptions = {}): string[] {
+  const problems = [
+    ...epcProblems(pod, resourceName),
+    ...provisionProblems(pod, resourceName, opts.provisionResourceName ?? DEFAULT_PROVISION_RESOURCE_NAME),
+    ...(opts.enforceEpcLimits ? epcLimitProblems(pod, resourceName) : []),
+  ];
+  return problems.length <= MAX_PROBLEMS ? problems : [...problems.slice(0, MAX_PROBLEMS), `and ${problems.length - MAX_PROBLEMS} more`];
+}
+
+function epcProblems(pod: Pod, resourceName: string): string[] {
   const spec = asRecord(pod.spec);
   const problems: string[] = [];
   const groups: [string, Container[]][] = [

@@ -94,6 +94,8 @@ describe("enable, update, status, disable", { concurrency: 1 }, () => {
       "Service/confcom-webhook",
       "ServiceAccount/confcom-webhook",
       "ServiceAccount/sgx-plugin",
+      "ValidatingAdmissionPolicy/confcom-sgx-plugin-node",
+      "ValidatingAdmissionPolicyBinding/confcom-sgx-plugin-node",
       "ValidatingWebhookConfiguration/confcom-sgx-validator",
     ]);
     assert.equal(fake.find("ConfigMap", "confcom-addon-config", "kube-system")!.data.ACCSGXQuoteHelperEnabled, "false");

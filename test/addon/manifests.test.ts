@@ -1,8 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import type { V1Deployment, V1DaemonSet, V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
+import type {
+  V1Deployment,
+  V1DaemonSet,
+  V1MutatingWebhookConfiguration,
+  V1Secret,
+  V1ValidatingAdmissionPolicy,
+  V1ValidatingAdmissionPolicyBinding,
+  V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import type { AddonConfig } from "../../src/addon/config.js";
+import { featuresOf } from "../../src/addon/features.js";
 import { renderAddon, type AddonObject } from "../../src/addon/manifests/index.js";
 import { issueWebhookTls } from "../../src/addon/tls.js";
 import { RESOURCE, testConfig } from "./fixtures.js";
@@ -36,14 +45,15 @@ test("every object carries the add-on's labels", () => {
   }
 });
 
-test("both DaemonSets run only on SGX nodes, hardened, as node-critical with maxSurge 0", () => {
+test("both DaemonSets run only on SGX nodes, hardened, as node-critical; the plugin is replaced in place, the quote helper by surge", () => {
   const objs = renderAddon(testConfig({ extraTolerations: [{ key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule" }] }), tls);
   for (const name of ["sgx-plugin", "sgx-quote-helper"]) {
     const ds = find<V1DaemonSet>(objs, "DaemonSet", name);
     assert.equal(ds.metadata?.namespace, "kube-system");
     const pod = ds.spec!.template.spec!;
     assert.equal(pod.priorityClassName, "system-node-critical");
-    assert.deepEqual(ds.spec!.updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+    const surge = name === "sgx-quote-helper" ? { maxSurge: 1, maxUnavailable: 0 } : { maxSurge: 0, maxUnavailable: 1 };
+    assert.deepEqual(ds.spec!.updateStrategy, { type: "RollingUpdate", rollingUpdate: surge });
     const terms = pod.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms;
     const keys = terms.map((t) => t.matchExpressions!.map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join("|")}`));
     assert.ok(keys.some((k) => k.includes("sgx.intel.com/capable In true")));
@@ -182,4 +192,56 @@ test("--webhook-url mode registers the external URL and deploys no webhook", () 
 
 test("an in-cluster webhook cannot be rendered without its TLS material", () => {
   assert.throws(() => renderAddon(testConfig()), /TLS/);
+});
+
+test("least privilege for /dev/sgx_provision: the plugin serves the provision resource, the quote helper requests one; --provision-all is passed through", () => {
+  for (const provisionAll of [false, true]) {
+    const objs = renderAddon(testConfig({ provisionAll }), tls);
+    const args = find<V1DaemonSet>(objs, "DaemonSet", "sgx-plugin").spec!.template.spec!.containers[0]!.args!;
+    assert.ok(args.includes("--provision-devices=110"), "a count of the provision resource, as for enclave devices");
+    assert.equal(args.includes("--provision-all"), provisionAll);
+    const qh = find<V1DaemonSet>(objs, "DaemonSet", "sgx-quote-helper").spec!.template.spec!.containers[0]!.resources!;
+    assert.equal(qh.requests!["kubernetes.azure.com/sgx_provision"], "1");
+    assert.equal(qh.limits!["kubernetes.azure.com/sgx_provision"], "1");
+  }
+});
+
+test("the quote helper's drain fits in its grace period (read timeout 5 s, a full queue, QE load)", () => {
+  const ds = find<V1DaemonSet>(renderAddon(testConfig(), tls), "DaemonSet", "sgx-quote-helper");
+  assert.equal(ds.spec!.template.spec!.terminationGracePeriodSeconds, 30);
+});
+
+test("before 1.25 the quote helper is replaced in place; before 1.30 there is no node policy", () => {
+  const old = renderAddon(testConfig(), tls, featuresOf({ major: 1, minor: 24 }));
+  assert.deepEqual(find<V1DaemonSet>(old, "DaemonSet", "sgx-quote-helper").spec!.updateStrategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } });
+  assert.ok(!old.some((o) => o.kind.startsWith("ValidatingAdmissionPolicy")));
+  for (const o of old) assert.doesNotThrow(() => validateObject(o));
+  const v129 = renderAddon(testConfig(), tls, featuresOf({ major: 1, minor: 29 }));
+  assert.deepEqual(find<V1DaemonSet>(v129, "DaemonSet", "sgx-quote-helper").spec!.updateStrategy!.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 });
+  assert.ok(!v129.some((o) => o.kind.startsWith("ValidatingAdmissionPolicy")));
+});
+
+test("the webhook's heap is sized to its 192 Mi limit; --enforce-epc-limits reaches its flags", () => {
+  for (const enforceEpcLimits of [false, true]) {
+    const c = find<V1Deployment>(renderAddon(testConfig({ enforceEpcLimits }), tls), "Deployment", "confcom-webhook").spec!.template.spec!.containers[0]!;
+    assert.equal(c.resources!.limits!.memory, "192Mi");
+    assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=2 --max-old-space-size=96" }]);
+    assert.equal(c.args!.includes("--enforce-epc-limits"), enforceEpcLimits);
+    const qh = find<V1DaemonSet>(renderAddon(testConfig({ enforceEpcLimits, quoteHelperEpcMiB: 8 }), tls), "DaemonSet", "sgx-quote-helper").spec!.template;
+    assert.deepEqual(qh.metadata!.annotations, enforceEpcLimits ? { "epc-limit.nri.io/container.quote-helper": String(8 * 1048576) } : undefined, "the helper's own limit: the webhook skips its namespace");
+    assert.equal(qh.spec!.containers[0]!.name, "quote-helper");
+    assert.ok(c.args!.includes("--provision-resource-name=kubernetes.azure.com/sgx_provision"));
+  }
+});
+
+test("the node policy binds to the plugin's service account, denies on failure, and is valid against the schema", () => {
+  const objs = renderAddon(testConfig({ namespace: "confcom" }), tls);
+  const policy = find<V1ValidatingAdmissionPolicy>(objs, "ValidatingAdmissionPolicy", "confcom-sgx-plugin-node");
+  const binding = find<V1ValidatingAdmissionPolicyBinding>(objs, "ValidatingAdmissionPolicyBinding", "confcom-sgx-plugin-node");
+  assert.equal(policy.spec!.failurePolicy, "Fail");
+  assert.deepEqual(policy.spec!.matchConditions, [{ name: "sgx-plugin-service-account", expression: "request.userInfo.username == 'system:serviceaccount:confcom:sgx-plugin'" }]);
+  assert.deepEqual(policy.spec!.matchConstraints!.resourceRules, [{ apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["nodes", "nodes/status"] }]);
+  assert.deepEqual(binding.spec, { policyName: "confcom-sgx-plugin-node", validationActions: ["Deny"] });
+  const order = objs.map((o) => o.kind);
+  assert.ok(order.indexOf("ValidatingAdmissionPolicyBinding") < order.indexOf("DaemonSet"), "in force before the plugin runs");
 });

@@ -29,7 +29,7 @@ test("multi-document YAML with flags applied, every document valid", async () =>
   );
   assert.equal(r.code, 0, r.stderr);
   const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { namespace?: string }; spec?: any });
-  assert.equal(docs.length, 13);
+  assert.equal(docs.length, 15);
   assert.doesNotMatch(r.stdout, /^\s*(- )?[&*]\w+/m, "plain YAML, no anchors or aliases");
   for (const d of docs) validateObject(d);
   const ds = docs.filter((d) => d.kind === "DaemonSet");
@@ -43,6 +43,23 @@ test("multi-document YAML with flags applied, every document valid", async () =>
     assert.deepEqual(terms[0].matchExpressions.at(-1), { key: "example.com/sgx", operator: "In", values: ["yes"] });
     assert.deepEqual(pod.tolerations.at(-1), { key: "kubernetes.azure.com/scalesetpriority", operator: "Equal", value: "spot", effect: "NoSchedule" });
   }
+});
+
+test("--kube-version: the node policy from 1.30, the quote helper's surge rollout from 1.25; every document valid", async () => {
+  const kinds = async (...args: string[]) => {
+    const r = await render("--enable-sgxquotehelper", "-o", "json", ...args);
+    assert.equal(r.code, 0, r.stderr);
+    const items = (JSON.parse(r.stdout) as { items: any[] }).items;
+    for (const o of items) validateObject(o);
+    const qh = items.find((o) => o.kind === "DaemonSet" && o.metadata.name === "sgx-quote-helper");
+    return { kinds: items.map((o) => o.kind as string), surge: qh.spec.updateStrategy.rollingUpdate.maxSurge as number };
+  };
+  for (const [version, policy, surge] of [["1.30", true, 1], ["v1.31.2", true, 1], ["1.29", false, 1], ["1.25", false, 1], ["1.24", false, 0]] as const) {
+    const r = await kinds("--kube-version", version);
+    assert.equal(r.kinds.includes("ValidatingAdmissionPolicy") && r.kinds.includes("ValidatingAdmissionPolicyBinding"), policy, version);
+    assert.equal(r.surge, surge, version);
+  }
+  assert.ok((await kinds()).kinds.includes("ValidatingAdmissionPolicy"), "the default is a current cluster");
 });
 
 test("--webhook-url with --webhook-ca registers an external webhook", async () => {
@@ -66,6 +83,7 @@ test("bad flags exit 2 with the flag named", async () => {
     [["--toleration", "a:Sometimes"], /--toleration: "a:Sometimes" is not key/],
     [["--node-label", "=x"], /--node-label: "=x" is not key or key=value/],
     [["--node-label", "a=b", "--instance-types", "", "--quote-helper-epc-mib", "0"], /--quote-helper-epc-mib must be at least 1/],
+    [["--kube-version", "latest"], /--kube-version: "latest" is not a Kubernetes version/],
   ];
   for (const [args, re] of cases) {
     const r = await render(...args);

@@ -21,7 +21,7 @@ const config = testConfig({ attestationService: { pccsUrl: "https://pccs.example
 test("rendered objects are schema-valid and hardened; the Secret's key is a usable signing key", async () => {
   const tls = await issueWebhookTls({ dnsNames: ["confcom-webhook.kube-system.svc"] });
   const keys = (await attestationServiceKeys(config))!;
-  const objs = renderAddon(config, tls, keys);
+  const objs = renderAddon(config, tls, undefined, keys);
   const ours = objs.filter((o) => o.metadata.labels?.["app.kubernetes.io/name"] === ATTESTATION.name);
   assert.deepEqual(ours.map((o) => `${o.kind}/${o.metadata.name}`), ["ServiceAccount/confcom-attestation", "Secret/confcom-attestation-keys", "Service/confcom-attestation", "Deployment/confcom-attestation"]);
   for (const o of ours) assert.doesNotThrow(() => validateObject(o), `${o.kind} ${o.metadata.name}`);

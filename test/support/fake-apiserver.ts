@@ -7,6 +7,7 @@
 // merge patch and JSON patch (RFC 6902) on objects and on the status subresource, where, as for real,
 // the object's PATCH leaves status alone and the status PATCH changes nothing but status. `refuse()` and
 // `accept()` stop and resume listening on the same port: an API server that is down, then back.
+import http from "node:http";
 import https from "node:https";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,6 +43,8 @@ const KINDS: Kind[] = [
   ["rbac.authorization.k8s.io/v1", "Role", "roles", true],
   ["admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false],
   ["admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false],
+  ["admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "validatingadmissionpolicies", false],
+  ["admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", "validatingadmissionpolicybindings", false],
 ].map(([apiVersion, kind, plural, namespaced]) => ({ apiVersion, kind, plural, namespaced }) as Kind);
 
 const MERGE_PATCH = "application/merge-patch+json";
@@ -223,6 +226,7 @@ export class FakeApiServer {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
+        if (this.versionAndProxy(req, res)) return;
         let status = 200;
         let body: unknown;
         try {
@@ -311,7 +315,7 @@ export class FakeApiServer {
   }
 
   private kindOf(apiVersion: string, kind: string): Kind {
-    const k = KINDS.find((x) => x.apiVersion === apiVersion && x.kind === kind);
+    const k = KINDS.find((x) => x.apiVersion === apiVersion && x.kind === kind && this.serves(x));
     if (!k) throw new HttpError(404, "NotFound", `the server could not find the requested resource (${apiVersion} ${kind})`);
     return k;
   }
@@ -342,7 +346,7 @@ export class FakeApiServer {
     if (!m) throw new HttpError(404, "NotFound", `the server could not find the requested resource: ${p}`);
     const apiVersion = m[1] ?? m[2]!;
     const [namespace, plural, name] = [m[3] && decodeURIComponent(m[3]), m[4]!, m[5] && decodeURIComponent(m[5])];
-    const info = KINDS.find((k) => k.apiVersion === apiVersion && k.plural === plural);
+    const info = KINDS.find((k) => k.apiVersion === apiVersion && k.plural === plural && this.serves(k));
     if (!info) throw new HttpError(404, "NotFound", `the server could not find the requested resource: ${p}`);
     if (!info.namespaced && namespace !== undefined) throw new HttpError(404, "NotFound", `${info.kind} is cluster-scoped: ${p}`);
     if (info.namespaced && namespace !== undefined && !this.objects.has(key("v1", "Namespace", undefined, namespace))) {
@@ -416,6 +420,45 @@ export class FakeApiServer {
     if (JSON.stringify(next) !== JSON.stringify(existing)) next.metadata.resourceVersion = String(this.rv++);
     this.objects.set(k, next);
     return [200, clone(next)];
+  }
+
+  // --- The server's version and the pod proxy (for the add-on's feature switch and `addon status`). ---
+
+  /** What GET /version answers; kinds newer than it are not served (404), as on a real server of that version. */
+  version = { major: "1", minor: "30", gitVersion: "v1.30.4" };
+  /** Where each pod's ports are really served, by "namespace/pod:port", e.g. "http://127.0.0.1:43121". */
+  readonly podEndpoints = new Map<string, string>();
+  private static readonly KIND_SINCE_MINOR: Record<string, number> = { ValidatingAdmissionPolicy: 30, ValidatingAdmissionPolicyBinding: 30 };
+
+  private serves(k: Kind): boolean {
+    const since = FakeApiServer.KIND_SINCE_MINOR[k.kind];
+    return since === undefined || Number.parseInt(this.version.minor, 10) >= since;
+  }
+
+  /** GET /version, and GET .../pods/NAME:PORT/proxy/PATH forwarded to the pod's endpoint; true when handled. */
+  private versionAndProxy(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const url = new URL(req.url!, "https://x");
+    const proxy = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/:]+):(\d+)\/proxy(\/.*)?$/.exec(url.pathname);
+    if (url.pathname !== "/version" && !proxy) return false;
+    this.requests.push({ method: req.method!, path: req.url! });
+    const status = (code: number, reason: string, message: string) =>
+      res.writeHead(code, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message, reason, code }));
+    if (req.headers.authorization !== `Bearer ${this.token}`) return status(401, "Unauthorized", "Unauthorized"), true;
+    if (!proxy) return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ...this.version, platform: "linux/amd64" })), true;
+    const [, ns, name, port, rest] = proxy as unknown as [string, string, string, string, string | undefined];
+    if (!this.objects.has(key("v1", "Pod", ns, name))) return status(404, "NotFound", `pods "${name}" not found`), true;
+    const target = this.podEndpoints.get(`${ns}/${name}:${port}`);
+    if (!target) return status(503, "ServiceUnavailable", `error trying to reach service: dial tcp 10.244.0.9:${port}: connect: connection refused`), true;
+    const upstream = http.get(new URL(rest ?? "/", target), (up) => {
+      res.writeHead(up.statusCode ?? 502, { "content-type": up.headers["content-type"] ?? "text/plain" });
+      up.pipe(res);
+    });
+    upstream.setTimeout(5000, () => upstream.destroy(new Error("timeout")));
+    upstream.on("error", (err) => {
+      if (!res.headersSent) status(503, "ServiceUnavailable", `error trying to reach service: ${err.message}`);
+      else res.destroy();
+    });
+    return true;
   }
 
   /** Stops listening (connections are refused) until accept(). */

@@ -161,7 +161,7 @@ describe("mutating", () => {
     assert.deepEqual(c.resources, { limits: { [EPC]: 10, [ENCLAVE]: "1" } }, "one enclave device; requests are defaulted from limits");
     assert.ok(patch.some((op) => op.path === "/spec/containers/0/resources/limits/kubernetes.azure.com~1sgx_enclave"), "the / in the name is escaped");
     assert.deepEqual(c.env, [{ name: "SGX_AESM_ADDR", value: "1" }]);
-    assert.deepEqual(c.volumeMounts, [{ name: "confcom-aesmd", mountPath: "/var/run/aesmd" }]);
+    assert.deepEqual(c.volumeMounts, [{ name: "confcom-aesmd", mountPath: "/var/run/aesmd", readOnly: true }], "read-only: a tenant must not unlink or replace the node's socket");
     assert.deepEqual(pod.spec.volumes, [{ name: "confcom-aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } }]);
   });
 
@@ -199,10 +199,10 @@ describe("mutating", () => {
     const [a, side, b, c] = out.spec.containers;
     assert.deepEqual(a.resources, { requests: { [EPC]: "16", [ENCLAVE]: "1" }, limits: { [EPC]: "16", cpu: "1", [ENCLAVE]: "1" } }, "request = limit");
     assert.deepEqual(a.env, [{ name: "FOO", value: "bar" }, { name: "SGX_AESM_ADDR", value: "1" }]);
-    assert.deepEqual(a.volumeMounts, [{ name: "confcom-aesmd", mountPath: "/var/run/aesmd" }]);
+    assert.deepEqual(a.volumeMounts, [{ name: "confcom-aesmd", mountPath: "/var/run/aesmd", readOnly: true }]);
     assert.deepEqual(side, pod.spec.containers[1], "a container without EPC is untouched");
     assert.deepEqual(b, { ...pod.spec.containers[2], resources: { limits: { [EPC]: "4", [ENCLAVE]: "1" } } }, "its own SGX_AESM_ADDR and aesmd mount are respected");
-    assert.deepEqual(c.volumeMounts, [{ name: "data", mountPath: "/data" }, { name: "confcom-aesmd", mountPath: "/var/run/aesmd" }]);
+    assert.deepEqual(c.volumeMounts, [{ name: "data", mountPath: "/data" }, { name: "confcom-aesmd", mountPath: "/var/run/aesmd", readOnly: true }]);
     assert.deepEqual(out.spec.volumes.map((v: Obj) => v.name), ["data", "my-aesmd", "confcom-aesmd"], "one volume added, once");
   });
 

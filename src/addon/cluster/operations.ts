@@ -1,5 +1,5 @@
 // enable, update and disable against a cluster, with AKS's semantics for the quote helper flag.
-import { describeRef, type KubeClient, type KubeObject, type ObjectRef } from "../../k8s/client.js";
+import { ApiError, describeRef, type KubeClient, type KubeObject, type ObjectRef } from "../../k8s/client.js";
 import { KNOWN_KINDS } from "../../k8s/kinds.js";
 import { FIELD_MANAGER, NAMES, type AddonConfig } from "../config.js";
 import { MANAGED_BY_LABEL, MANAGED_BY_SELECTOR } from "../manifests/common.js";
@@ -9,6 +9,8 @@ import { attestationServiceKeys } from "../manifests/attestation-service.js";
 import { issueWebhookTls } from "../tls.js";
 import { AddonStateError, configMapRefIn, NOT_ENABLED, readRecorded, readWebhookTls, refKey } from "./recorded.js";
 import { isWorkload, waitForDeletion, waitForRollout } from "./rollout.js";
+import { nodeAccessLine, rolloutLine, serverFeatures } from "./server-features.js";
+import type { ClusterFeatures } from "../features.js";
 
 export interface RunOptions {
   /** Wait this long for rollout/deletion; undefined: do not wait. */
@@ -51,11 +53,20 @@ export async function enableAddon(client: KubeClient, config: AddonConfig, opts:
   if (!(await client.get({ apiVersion: "v1", kind: "Namespace", name: config.namespace }))) {
     throw new AddonStateError(`namespace "${config.namespace}" does not exist; create it first`);
   }
-  const objects = renderAddon(config, await webhookTls(client, config, false), await attestationServiceKeys(config));
+  const features = await announceFeatures(client, config, opts.print);
+  const objects = renderAddon(config, await webhookTls(client, config, false), features, await attestationServiceKeys(config));
   await refuseForeign(client, objects);
   await applyAll(client, objects, opts.print);
   await waitRollout(client, objects, opts);
   opts.print(`Addon "confcom" is enabled (ACCSGXQuoteHelperEnabled=${config.quoteHelperEnabled}).`);
+}
+
+/** What the API server's version allows, said before anything is applied. */
+async function announceFeatures(client: KubeClient, config: AddonConfig, print: (l: string) => void): Promise<ClusterFeatures> {
+  const { features, gitVersion } = await serverFeatures(client);
+  print(`API server ${gitVersion}: node access: ${nodeAccessLine(features)}`);
+  if (config.quoteHelperEnabled) print(`API server ${gitVersion}: quote helper rollout: ${rolloutLine(features.daemonSetSurge, features)}`);
+  return features;
 }
 
 /**
@@ -82,7 +93,8 @@ export async function updateAddon(client: KubeClient, next: (recorded: AddonConf
   } else if (!recorded.config.quoteHelperEnabled && config.quoteHelperEnabled) {
     opts.print("The quote helper is turned on.");
   }
-  const objects = renderAddon(config, await webhookTls(client, config, true), await attestationServiceKeys(config, client));
+  const features = await announceFeatures(client, config, opts.print);
+  const objects = renderAddon(config, await webhookTls(client, config, true), features, await attestationServiceKeys(config, client));
   await applyAll(client, objects, opts.print);
   const keep = new Set(objects.map((o) => refKey(refOf(o))));
   const stale = recorded.objects.filter((r) => !keep.has(refKey(r)));
@@ -124,8 +136,12 @@ export async function disableAddon(client: KubeClient, namespace: string, opts: 
   const found = new Map<string, ObjectRef>();
   for (const r of recorded?.objects ?? []) found.set(refKey(r), r);
   for (const info of KNOWN_KINDS) {
-    if (info.kind === "Node" || info.kind === "Namespace") continue;
-    const items = await client.list(info.apiVersion, info.kind, { namespace: info.namespaced ? namespace : undefined, labelSelector: MANAGED_BY_SELECTOR });
+    // Pods go with their DaemonSet or Deployment.
+    if (info.kind === "Node" || info.kind === "Namespace" || info.kind === "Pod") continue;
+    const items = await client.list(info.apiVersion, info.kind, { namespace: info.namespaced ? namespace : undefined, labelSelector: MANAGED_BY_SELECTOR }).catch((err: unknown) => {
+      if (err instanceof ApiError && err.status === 404) return []; // a kind this API server does not serve (e.g. policies before 1.30)
+      throw err;
+    });
     for (const o of items) {
       const ref = { apiVersion: info.apiVersion, kind: info.kind, name: o.metadata.name, ...(info.namespaced ? { namespace } : {}) };
       found.set(refKey(ref), ref);

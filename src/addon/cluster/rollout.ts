@@ -94,7 +94,7 @@ function isReady(pod: V1Pod): boolean {
 /** The previous run's last log line; for our JSON logs, its message (and error) rather than the JSON. */
 async function lastLogLine(client: KubeClient, namespace: string, pod: string, container: string): Promise<string> {
   const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?container=${encodeURIComponent(container)}&previous=true&tailLines=1`;
-  const text = (await client.getText(path, 16 << 10).catch(() => "")).trim().split("\n").pop() ?? "";
+  const text = (await client.getText(path, { maxBytes: 16 << 10 }).catch(() => "")).trim().split("\n").pop() ?? "";
   try {
     const entry = JSON.parse(text) as { msg?: unknown; err?: { message?: unknown } };
     if (typeof entry.msg === "string") return oneLine(typeof entry.err?.message === "string" ? `${entry.msg}: ${entry.err.message}` : entry.msg);

@@ -1,7 +1,7 @@
 // Pieces every add-on object shares: metadata and labels, SGX node targeting, the hardened container.
 import type { V1Affinity, V1Container, V1DaemonSet, V1ObjectMeta, V1PodSpec, V1Probe, V1Toleration } from "@kubernetes/client-node";
 import { ADDON_NAME, type AddonConfig } from "../config.js";
-import { DAEMON_NODE_OPTIONS } from "../../common/node-options.js";
+import { DAEMON_NODE_OPTIONS, WEBHOOK_NODE_OPTIONS } from "../../common/node-options.js";
 
 /** An object the add-on creates: apiVersion, kind and metadata are always set. */
 export interface AddonObject {
@@ -134,6 +134,11 @@ export function sgxNodeDaemonSet(
 /** Env of the node-wide daemons: their V8 options (see src/common/node-options.ts), then `extra`. */
 export function nodeDaemonEnv(extra: NonNullable<V1Container["env"]> = []): NonNullable<V1Container["env"]> {
   return [{ name: "NODE_OPTIONS", value: DAEMON_NODE_OPTIONS.join(" ") }, ...extra];
+}
+
+/** The webhook's V8 heap, sized to its 192 Mi limit (see src/common/node-options.ts). */
+export function webhookEnv(): NonNullable<V1Container["env"]> {
+  return [{ name: "NODE_OPTIONS", value: WEBHOOK_NODE_OPTIONS.join(" ") }];
 }
 
 /** Node-level DaemonSets replace a node's pod in place: never two on one node (maxSurge 0). */

@@ -19,7 +19,10 @@ export function pluginServiceAccount(config: AddonConfig): V1ServiceAccount & { 
   return { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata(NAMES.plugin, COMPONENT, config.namespace) };
 }
 
-/** Labelling its node and publishing EPC capacity: nodes get/patch and nodes/status patch, nothing else. */
+/**
+ * Labelling its node and publishing EPC capacity: nodes get/patch and nodes/status patch, nothing else.
+ * RBAC cannot name "its own node"; on 1.30+ the ValidatingAdmissionPolicy of ./node-policy.ts does.
+ */
 export function pluginClusterRole(): V1ClusterRole & { metadata: { name: string } } {
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
@@ -64,6 +67,9 @@ export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: 
           "--epc-mode=auto",
           `--enclave-devices=${DEFAULT_ENCLAVE_DEVICES}`,
           ...(sim ? simulatedPluginArgs(sim) : [`--dev-root=${HOST_DEV_ROOT}`, "--host-dev-paths"]),
+          // Provisioning containers are a subset of the enclave ones: as many devices suffice.
+          `--provision-devices=${DEFAULT_ENCLAVE_DEVICES}`,
+          ...(config.provisionAll ? ["--provision-all"] : []),
         ],
         env: nodeDaemonEnv([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
         metricsPort: PORTS.pluginMetrics,

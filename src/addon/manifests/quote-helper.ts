@@ -1,11 +1,27 @@
 // The quote helper: an AESM-compatible DaemonSet serving /var/run/aesmd/aesm.socket on SGX nodes.
 import type { V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
-import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
+import { DEFAULT_ENCLAVE_RESOURCE_NAME, DEFAULT_PROVISION_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { AESMD_DIR, NAMES, PORTS, type AddonConfig } from "../config.js";
-import { hardenedContainer, metadata, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
+import type { ClusterFeatures } from "../features.js";
+import { epcLimitKey } from "../../webhook/epc-limits.js";
+import { hardenedContainer, metadata, NODE_ROLLING_UPDATE, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
 import { quoteHelperBackendArgs } from "./simulated.js";
 
 const COMPONENT = NAMES.quoteHelper;
+
+/**
+ * Surge (1.25+): the new pod starts beside the old one on each node, takes the socket path over once
+ * ready, and the old one drains and exits; the node never goes without a helper. Both pods fit: no host
+ * port, and EPC and a provision device for two.
+ */
+export const QUOTE_HELPER_SURGE = { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
+
+/**
+ * The drain after SIGTERM: a connection accepted just before has the read timeout (5 s) to send its
+ * request, then waits behind at most --max-queue (256) quotes, ~10 s with DCAP's serialised calls at tens
+ * of ms each, plus ~2 s to load the QE and PCE on first use: 30 s is more than twice that.
+ */
+export const QUOTE_HELPER_TERMINATION_GRACE_SECONDS = 30;
 
 export function quoteHelperServiceAccount(config: AddonConfig): V1ServiceAccount & { metadata: { name: string } } {
   return {
@@ -16,13 +32,15 @@ export function quoteHelperServiceAccount(config: AddonConfig): V1ServiceAccount
   };
 }
 
-export function quoteHelperDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: { name: string } } {
+export function quoteHelperDaemonSet(config: AddonConfig, features: ClusterFeatures): V1DaemonSet & { metadata: { name: string } } {
   // Requesting EPC and one enclave device (request = limit, as for every extended resource) makes the
   // device plugin give the container its SGX device nodes in either EPC mode, and keeps the pod off
   // nodes the plugin does not serve yet. The webhook skips this namespace: the enclave device is named here.
-  const epc = { [config.resourceName]: String(config.quoteHelperEpcMiB), [DEFAULT_ENCLAVE_RESOURCE_NAME]: "1" };
-  return sgxNodeDaemonSet(config, NAMES.quoteHelper, {
+  // One provision device: the helper quotes for the node, so it alone needs /dev/sgx_provision.
+  const epc = { [config.resourceName]: String(config.quoteHelperEpcMiB), [DEFAULT_ENCLAVE_RESOURCE_NAME]: "1", [DEFAULT_PROVISION_RESOURCE_NAME]: "1" };
+  const ds = sgxNodeDaemonSet(config, NAMES.quoteHelper, {
     automountServiceAccountToken: false,
+    terminationGracePeriodSeconds: QUOTE_HELPER_TERMINATION_GRACE_SECONDS,
     containers: [
       hardenedContainer({
         name: "quote-helper",
@@ -48,4 +66,8 @@ export function quoteHelperDaemonSet(config: AddonConfig): V1DaemonSet & { metad
     ],
     volumes: [{ name: "aesmd", hostPath: { path: AESMD_DIR, type: "DirectoryOrCreate" } }],
   });
+  ds.spec!.updateStrategy = features.daemonSetSurge ? QUOTE_HELPER_SURGE : NODE_ROLLING_UPDATE;
+  // The webhook skips this namespace, so the helper carries its own sgx-epc NRI limit.
+  if (config.enforceEpcLimits) ds.spec!.template.metadata!.annotations = { [epcLimitKey("quote-helper")]: String(config.quoteHelperEpcMiB * 1048576) };
+  return ds;
 }

@@ -9,9 +9,9 @@ import type {
   V1ServiceAccount,
   V1ValidatingWebhookConfiguration,
 } from "@kubernetes/client-node";
-import { DEFAULT_ENCLAVE_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
+import { DEFAULT_ENCLAVE_RESOURCE_NAME, DEFAULT_PROVISION_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { NAMES, PORTS, type AddonConfig } from "../config.js";
-import { hardenedContainer, metadata, selectorLabels } from "./common.js";
+import { hardenedContainer, metadata, selectorLabels, webhookEnv } from "./common.js";
 
 const COMPONENT = NAMES.webhook;
 const TLS_DIR = "/etc/confcom/webhook-tls";
@@ -92,8 +92,11 @@ export function webhookDeployment(config: AddonConfig): V1Deployment & { metadat
                 `--port=${PORTS.webhookHttps}`,
                 `--resource-name=${config.resourceName}`,
                 `--enclave-resource-name=${DEFAULT_ENCLAVE_RESOURCE_NAME}`,
+                `--provision-resource-name=${DEFAULT_PROVISION_RESOURCE_NAME}`,
+                ...(config.enforceEpcLimits ? ["--enforce-epc-limits"] : []),
                 `--metrics-addr=0.0.0.0:${PORTS.webhookMetrics}`,
               ],
+              env: webhookEnv(),
               metricsPort: PORTS.webhookMetrics,
               extraPorts: [{ name: "https", containerPort: PORTS.webhookHttps, protocol: "TCP" }],
               runAsRoot: false,
