@@ -42,7 +42,7 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
   const kubelet = new SimulatedKubelet({ socketDir });
   await kubelet.start();
   const daemon = await startDevicePlugin(
-    { resourceName: RESOURCE, socketDir, epcMiB: 16384, simulate: true, devRoot, hostRoot: dir, provision: true, metricsAddr: "127.0.0.1:0" },
+    { resourceName: RESOURCE, socketDir, epcMiB: 16384, simulate: true, devRoot, hostRoot: dir, metricsAddr: "127.0.0.1:0" },
     silentLogger(),
   );
   const bare = await bareUnaryServer(path.join(dir, "bare.sock"));

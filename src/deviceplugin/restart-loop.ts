@@ -8,7 +8,7 @@ import type { Logger } from "../common/log.js";
 import type { DevicePluginMetrics } from "./metrics.js";
 import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
-import type { EpcResourceManager } from "./resource-manager.js";
+import type { SgxResourceManager } from "./resource-manager.js";
 import { claimPluginSocket, fileIdentity, sameFile, type FileIdentity } from "./socket-file.js";
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
@@ -17,7 +17,7 @@ export const KUBELET_SOCKET = "kubelet.sock";
 export interface RestartLoopOptions {
   socketDir: string;
   socketName: string;
-  rm: EpcResourceManager;
+  rm: SgxResourceManager;
   log: Logger;
   metrics: DevicePluginMetrics;
   registerDeadlineMs?: number;

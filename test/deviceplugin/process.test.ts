@@ -4,13 +4,13 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { maxDevices } from "../../src/deviceplugin/device-ids.js";
-import { bothServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
+import { allServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
 
 test("SIGTERM: streams end, socket removed, exit 0", async () => {
   const rig = await makeRig();
   const child = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", "128", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
   try {
-    await rig.kubelet.waitFor(bothServed(128), 20_000, "registration of the child");
+    await rig.kubelet.waitFor(allServed(128), 20_000, "registration of the child");
     const port = await opsPort(child);
     assert.equal((await httpGet(port, "/readyz")).status, 200);
     const socket = path.join(rig.socketDir, "sgx-epc.sock");
