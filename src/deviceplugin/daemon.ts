@@ -29,7 +29,7 @@ import { writeNfdFeatureFile } from "./nfd-feature-file.js";
 import { sgxNodeLabels } from "./node-labels.js";
 import { NodePublisher, type NodePublisherOptions } from "./node-publisher.js";
 import { devicePlatform, type DevicePlatform, type EpcFinding } from "./platform.js";
-import { RestartLoop } from "./restart-loop.js";
+import { RestartLoop, type RestartLoopOptions } from "./restart-loop.js";
 import { SgxResourceManager, type ProvisionNode } from "./resource-manager.js";
 
 export interface DevicePluginConfig {
@@ -63,6 +63,8 @@ export interface DevicePluginConfig {
   kubeconfig?: string;
   publisher?: Pick<NodePublisherOptions, "backoffInitialMs" | "backoffMaxMs" | "verifyEveryMs">;
   nodePollMs?: number;
+  /** Tuning of every resource's restart loop (tests). */
+  restartLoop?: Pick<RestartLoopOptions, "backoffInitialMs" | "backoffMaxMs" | "pollMs" | "fsWatch">;
   platform?: DevicePlatform;
 }
 
@@ -269,7 +271,7 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
     }
 
     const serve = async (rm: SgxResourceManager, socketName: string, onRegistered?: (n: number) => void) => {
-      const loop = new RestartLoop({ socketDir: cfg.socketDir, socketName, rm, log, metrics, onRegistered });
+      const loop = new RestartLoop({ ...cfg.restartLoop, socketDir: cfg.socketDir, socketName, rm, log, metrics, onRegistered });
       await loop.start();
       loops.push(loop);
       undo.push(() => loop.stop());
