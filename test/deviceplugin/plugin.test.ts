@@ -74,7 +74,11 @@ describe("device plugin with a simulated kubelet", () => {
       return true;
     });
     // an ID one past the end, and a non-canonical spelling of a valid one
-    await assert.rejects(rig.kubelet.allocate(RESOURCE, [EPC.toString(36), "01"]), /"1s".*"01"|unknown/);
+    await assert.rejects(rig.kubelet.allocate(RESOURCE, [EPC.toString(36), "01", "0"]), (err: PluginCallError) => {
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.equal(err.message, `/v1beta1.DevicePlugin/Allocate: INVALID_ARGUMENT: unknown device IDs for ${RESOURCE}: "1s", "01"`);
+      return true;
+    });
   });
 
   test("preferred allocation is compact: must-include first, then the lowest run that fits", async () => {
