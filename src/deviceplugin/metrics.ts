@@ -1,5 +1,6 @@
 // The device plugin's own Prometheus registry (never the global one), one object the other parts update.
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { registerProcessMetrics } from "./process-metrics.js";
 
 const P = "confcom_device_plugin_";
 
@@ -18,7 +19,7 @@ export class DevicePluginMetrics {
   readonly lastErrorTime = new Gauge({ name: `${P}last_error_timestamp_seconds`, help: "When the latest error happened", registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: P });
+    registerProcessMetrics(this.registry, P);
     this.registered.set(0);
   }
 

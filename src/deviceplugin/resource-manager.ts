@@ -93,7 +93,6 @@ export class SgxResourceManager {
   /** The DeviceSpecs every allocation returns, built when the nodes change. */
   private specs: DeviceSpec[] = [];
   private health: Health = UNHEALTHY;
-  private encoded: Buffer | null = null;
   private readonly listeners = new Set<(health: Health) => void>();
   private readonly scratch: IndexMarks;
 
@@ -134,11 +133,9 @@ export class SgxResourceManager {
       .map((n) => create(DeviceSpecSchema, { containerPath: n.containerPath, hostPath: n.hostPath, permissions: "rw" }));
     const ok = enclave !== undefined && (this.provision !== "required" || provision !== undefined);
     const health: Health = ok ? HEALTHY : UNHEALTHY;
-    if (health === this.health && this.encoded) return;
-    const changed = health !== this.health;
+    if (health === this.health) return;
     this.health = health;
-    this.encoded = null;
-    if (changed) for (const l of this.listeners) l(health);
+    for (const l of this.listeners) l(health);
   }
 
   /** What makes this resource Unhealthy, for log lines. */
@@ -151,10 +148,12 @@ export class SgxResourceManager {
     return () => this.listeners.delete(listener);
   }
 
-  /** The encoded ListAndWatchResponse for the current health (built once per health change). */
+  /**
+   * The encoded ListAndWatchResponse for the current health. Built on each call, not kept: it is sent
+   * when a stream opens and when health changes, and 192 GiB of EPC makes it 3.3 MB of idle RSS.
+   */
   snapshot(): Buffer {
-    this.encoded ??= encodeSnapshot(this.deviceCount, this.health);
-    return this.encoded;
+    return encodeSnapshot(this.deviceCount, this.health);
   }
 
   /** The response for one container, or AllocationRejected naming unknown/unhealthy IDs. */

@@ -208,6 +208,9 @@ describe("device plugin with a simulated kubelet", () => {
     assert.match(body, /^confcom_device_plugin_devices\{health="Unhealthy"\} 0$/m);
     assert.match(body, /^confcom_device_plugin_registrations_total 3$/m, "the EPC, enclave and provision resources");
     assert.match(body, /^confcom_device_plugin_epc_mib 64$/m);
+    assert.match(body, /^confcom_device_plugin_process_resident_memory_bytes [1-9]\d{6,}$/m);
+    assert.match(body, /^confcom_device_plugin_process_cpu_seconds_total \d/m);
+    assert.match(body, /^confcom_device_plugin_process_open_fds [1-9]/m);
     assert.match(body, /^confcom_device_plugin_last_error_info\{message="unknown device IDs for kubernetes.azure.com\/sgx_provision: \\"zz\\""\} 1$/m);
   });
 });
