@@ -1,5 +1,6 @@
 // Device plugin targets: Allocate round trip vs a bare grpc-js unary call, re-registration latency after
-// a kubelet restart, and the daemon's idle RSS with 192 GiB of EPC advertised.
+// a kubelet restart (median and worst of 50), and the daemon's idle RSS with 192 GiB of EPC advertised
+// against a floor process that only loads what the plugin must (grpc-js, protobuf-es), same V8 flags.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -16,6 +17,8 @@ import { DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
 
 const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 const cliEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+/** The repository, where the floor process resolves grpc-js and protobuf-es. */
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 async function bareUnaryServer(socket: string): Promise<{ call: () => Promise<void>; close: () => void }> {
   const identity = (b: Buffer) => b;
@@ -42,7 +45,7 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
   const kubelet = new SimulatedKubelet({ socketDir });
   await kubelet.start();
   const daemon = await startDevicePlugin(
-    { resourceName: RESOURCE, socketDir, epcMiB: 16384, simulate: true, devRoot, hostRoot: dir, provision: true, metricsAddr: "127.0.0.1:0" },
+    { resourceName: RESOURCE, socketDir, epcMiB: 16384, simulate: true, devRoot, hostRoot: dir, metricsAddr: "127.0.0.1:0" },
     silentLogger(),
   );
   const bare = await bareUnaryServer(path.join(dir, "bare.sock"));
@@ -78,19 +81,24 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
       ),
     ];
 
+    // Every resource the plugin serves re-registered, and the EPC snapshot in: the kubelet can admit again.
+    const resources = kubelet.resourceNames();
     const latencies: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const before = kubelet.registrationCount(RESOURCE);
+    for (let i = 0; i < 50; i++) {
+      const before = resources.map((r) => kubelet.registrationCount(r));
       await kubelet.stop();
       const t0 = process.hrtime.bigint();
       await kubelet.start();
-      await kubelet.waitFor((k) => k.registrationCount(RESOURCE) > before && k.allocatable(RESOURCE) === 16384, 30_000, "re-registration");
+      await kubelet.waitFor((k) => resources.every((r, j) => k.registrationCount(r) > before[j]!) && k.allocatable(RESOURCE) === 16384, 30_000, "re-registration");
       latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     latencies.sort((a, b) => a - b);
     const median = percentile(latencies, 50);
+    const worst = latencies.at(-1)!;
+    const p90 = percentile(latencies, 90);
     results.push(
-      ratioResult("re-registration after kubelet restart (median of 10)", median, 250, "ms", { max: 1 }, `from kubelet start to the first snapshot; max ${latencies.at(-1)!.toFixed(1)} ms; baseline = the 250 ms target`),
+      ratioResult("re-registration after kubelet restart (median of 50)", median, 250, "ms", { max: 1 }, `from kubelet start until all ${resources.length} resources registered and the EPC snapshot in; baseline = the 250 ms target`),
+      ratioResult("re-registration after kubelet restart (worst of 50)", worst, 30, "ms", { max: 1 }, `p90 ${p90.toFixed(1)} ms, median ${median.toFixed(1)} ms; baseline = the 30 ms target`),
     );
     return results;
   } finally {
@@ -100,29 +108,62 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
   }
 }
 
-async function idleRss(dir: string): Promise<BenchResult> {
+/** RSS of `pid` in MiB, read from /proc. */
+function rssMiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+}
+
+const IDLE_SETTLE_MS = 3000;
+
+/** Node with the same V8 flags, only grpc-js and protobuf-es loaded (and a gRPC server, as the plugin has). */
+async function floorRss(dir: string): Promise<number> {
+  const script = [
+    'const grpc = await import("@grpc/grpc-js");',
+    'await import("@bufbuild/protobuf");',
+    "const server = new grpc.Server();",
+    `server.bindAsync("unix://${path.join(dir, "floor.sock")}", grpc.ServerCredentials.createInsecure(), () => process.stdout.write("ready\\n"));`,
+    "setInterval(() => {}, 1 << 30);",
+  ].join("\n");
+  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, "--input-type=module", "-e", script], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once("data", () => resolve());
+      child.once("exit", (code) => reject(new Error(`floor process exited ${code}`)));
+    });
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    return rssMiB(child.pid!);
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  }
+}
+
+async function idleRss(dir: string): Promise<BenchResult[]> {
   const socketDir = path.join(dir, "rss");
   const kubelet = new SimulatedKubelet({ socketDir });
   await kubelet.start();
   const epc = 192 * 1024;
   const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, cliEntry, "device-plugin", "--simulate", "--sim-epc-mib", String(epc), "--socket-dir", socketDir, "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"], { stdio: "ignore" });
+  let daemon: number;
   try {
     await kubelet.waitFor((k) => k.allocatable(RESOURCE) === epc, 60_000, "registration of the 192 GiB child");
-    await new Promise((r) => setTimeout(r, 3000)); // idle: let startup garbage be collected
-    const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
-    const rssMiB = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
-    return ratioResult("idle RSS, 192 GiB EPC advertised, after registration", rssMiB, 60, "MiB", { max: 1 }, `child process run as the DaemonSet runs it (${DAEMON_NODE_OPTIONS.join(" ")}); baseline = the 60 MiB target`);
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS)); // idle: let startup garbage be collected
+    daemon = rssMiB(child.pid!);
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
     await kubelet.stop();
   }
+  const floor = await floorRss(dir);
+  return [
+    ratioResult("idle RSS, 192 GiB EPC advertised, vs the floor (node + grpc-js + protobuf-es)", daemon, floor, "MiB", { max: 1.15 }, `both run as the DaemonSet runs the plugin (${DAEMON_NODE_OPTIONS.join(" ")}), measured ${IDLE_SETTLE_MS / 1000} s after start-up; the 60 MiB target: ${(daemon / 60).toFixed(2)}x`),
+  ];
 }
 
 const bench: Bench = async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "confcom-dp-bench-"));
   try {
-    return [...(await inProcess(dir)), await idleRss(dir)];
+    return [...(await inProcess(dir)), ...(await idleRss(dir))];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

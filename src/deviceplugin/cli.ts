@@ -5,9 +5,11 @@ import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { createLogger } from "../common/log.js";
 import { onShutdown } from "../common/shutdown.js";
 import { extendedResourceNameProblem } from "../kubelet/resource-name.js";
+import { maxDevices } from "./device-ids.js";
 import {
   DEFAULT_ENCLAVE_DEVICES,
   DEFAULT_ENCLAVE_RESOURCE_NAME,
+  DEFAULT_PROVISION_RESOURCE_NAME,
   DEFAULT_METRICS_ADDR,
   DEFAULT_RESOURCE_NAME,
   DEFAULT_SOCKET_DIR,
@@ -28,9 +30,12 @@ interface DevicePluginFlags extends DaemonOptions {
   devRoot?: string;
   hostDevPaths?: boolean;
   hostRoot: string;
-  provision: boolean;
+  provisionAll?: boolean;
+  /** The removed --provision / --no-provision, to say what replaced them. */
+  provision?: boolean;
   epcMode: EpcMode;
   enclaveDevices: number;
+  provisionDevices?: number;
   nodeName?: string;
   nodeLabels?: boolean;
   kubeconfig?: string;
@@ -67,8 +72,14 @@ export function registerDevicePluginCommands(program: Command): void {
       "--dev-root is the host's / mounted here (e.g. the host's /dev at /host/dev with --dev-root /host): hand the nodes found to the kubelet by their host paths (/dev/...)",
     )
     .option("--host-root <dir>", "root under which /sys is read for EPC discovery and NFD's features.d is found", "/")
-    .option("--provision", "give containers the SGX provision device node too", true)
-    .option("--no-provision", "never give containers the provision device node")
+    .option(
+      "--provision-devices <n>",
+      `devices of ${DEFAULT_PROVISION_RESOURCE_NAME} (one per container that may provision: hands /dev/sgx_provision and /dev/sgx_enclave); 0 = not advertised (default: the --enclave-devices count)`,
+      parseCount("--provision-devices", maxDevices()),
+    )
+    .option("--provision-all", "the old behaviour: every EPC and enclave allocation also hands /dev/sgx_provision")
+    .addOption(new Option("--provision").hideHelp())
+    .addOption(new Option("--no-provision").hideHelp())
     .option(
       "--epc-mode <mode>",
       "auto (devices when it fits), devices (one device per MiB) or node-status (EPC capacity patched on the Node)",
@@ -78,7 +89,7 @@ export function registerDevicePluginCommands(program: Command): void {
     .option(
       "--enclave-devices <n>",
       `devices of ${DEFAULT_ENCLAVE_RESOURCE_NAME} (one per EPC-using container), in both modes`,
-      parseCount("--enclave-devices"),
+      parseCount("--enclave-devices", maxDevices()),
       DEFAULT_ENCLAVE_DEVICES,
     )
     .addOption(new Option("--node-name <name>", "this node, for its labels and node-status capacity").env("NODE_NAME"))
@@ -93,12 +104,15 @@ Node: once SGX is found, labels sgx.intel.com/capable=true and confcom.io/sgx-ep
 <host-root>/etc/kubernetes/node-feature-discovery/features.d/confcom-sgx when that directory exists (NFD),
 and, with the node name, onto the Node through the API (retried with backoff while it is unreachable;
 the kubelet side never waits for it).
+/dev/sgx_provision (platform keys: only quoting enclaves need it) goes only with ${DEFAULT_PROVISION_RESOURCE_NAME},
+unless --provision-all.
 In node-status mode the EPC is the Node's status.capacity[--resource-name], kept there across kubelet
 restarts and left in place on exit (pods also need ${DEFAULT_ENCLAVE_RESOURCE_NAME}, which goes with us).
 
-Metrics on --metrics-addr (/metrics): confcom_device_plugin_registered, _devices{health}, _epc_mib,
-_allocations_total{result}, _registrations_total, _reregistrations_total, _registration_errors_total,
-_last_error_info{message}, _list_and_watch_streams. /readyz is 200 only while registered and healthy
+Metrics on --metrics-addr (/metrics): confcom_device_plugin_registered, _resource_registered{resource},
+_devices{health}, _epc_mib, _allocations_total{resource,result}, _registrations_total,
+_reregistrations_total, _registration_errors_total, _last_error_info{message},
+_list_and_watch_streams{resource}. /readyz is 200 only while every resource is registered and healthy
 (node-status mode: and the capacity published).
 
 Example (no SGX hardware, a kubelet directory of your own):
@@ -118,6 +132,14 @@ A simulated node of a cluster (what \`confcom addon enable --simulate\` runs):
     for (const [name, v] of [["--epc-mib", flags.epcMib], ["--sim-epc-mib", flags.simEpcMib], ["--enclave-devices", flags.enclaveDevices]] as const) {
       if (v === 0) throw new CliError(`${name} must be at least 1`, 2);
     }
+    if (flags.provision !== undefined) {
+      throw new CliError(
+        flags.provision
+          ? "--provision was replaced by --provision-all (every EPC and enclave allocation hands /dev/sgx_provision)"
+          : `--no-provision is now the default (only ${DEFAULT_PROVISION_RESOURCE_NAME} hands /dev/sgx_provision); drop the flag, and add --provision-devices 0 to not advertise that resource`,
+        2,
+      );
+    }
     if (flags.nodeLabels === true && !flags.nodeName) throw new CliError("--node-labels needs the node name (NODE_NAME or --node-name)", 2);
     const log = createLogger({ component: "device-plugin", level: flags.logLevel });
     // Loaded here, not at registration: other commands need none of gRPC, protobuf or prom-client.
@@ -136,7 +158,8 @@ A simulated node of a cluster (what \`confcom addon enable --simulate\` runs):
           ...(flags.simSeed !== undefined && flags.simStateRoot !== undefined ? { simNode: { seed: flags.simSeed, stateRoot: flags.simStateRoot } } : {}),
           devRoot: flags.devRoot,
           hostRoot: flags.hostRoot,
-          provision: flags.provision,
+          provisionAll: flags.provisionAll ?? false,
+          provisionDevices: flags.provisionDevices,
           metricsAddr: flags.metricsAddr,
           epcMode: flags.epcMode,
           enclaveDevices: flags.enclaveDevices,

@@ -2,8 +2,9 @@
 // resources through restart loops, with /metrics, /healthz and /readyz beside it. Two EPC modes:
 // - devices: the EPC resource as one device per MiB (while its ListAndWatch fits the kubelet's 4 MiB);
 // - node-status: the EPC capacity patched onto the Node's status (no ListAndWatch), for any size.
-// In both, the enclave resource (N devices) hands out the SGX device nodes, so pods that ask for EPC plus
-// one enclave device (the webhook adds it) schedule and start the same way in either mode. Once SGX is
+// In both, the enclave resource (N devices) hands out /dev/sgx_enclave, so pods that ask for EPC plus
+// one enclave device (the webhook adds it) schedule and start the same way in either mode, and the
+// provision resource (N devices) hands /dev/sgx_provision as well, to the containers that quote. Once SGX is
 // found the node is labelled (API, NFD feature file) by the node publisher, which never blocks the
 // kubelet side. A node without SGX (or, in devices mode, with too much EPC found on the host) gets one
 // clear log line and an idle, not-ready daemon: a DaemonSet pod that stays up instead of crash-looping.
@@ -17,6 +18,8 @@ import {
   DEFAULT_ENCLAVE_DEVICES,
   DEFAULT_ENCLAVE_RESOURCE_NAME,
   DEFAULT_ENCLAVE_SOCKET_NAME,
+  DEFAULT_PROVISION_RESOURCE_NAME,
+  DEFAULT_PROVISION_SOCKET_NAME,
   DEFAULT_SOCKET_NAME,
   type EpcMode,
 } from "./defaults.js";
@@ -26,8 +29,8 @@ import { writeNfdFeatureFile } from "./nfd-feature-file.js";
 import { sgxNodeLabels } from "./node-labels.js";
 import { NodePublisher, type NodePublisherOptions } from "./node-publisher.js";
 import { devicePlatform, hostDevPathsPlatform, hostNullDevicePlatform, type DevicePlatform, type EpcFinding } from "./platform.js";
-import { RestartLoop } from "./restart-loop.js";
-import { EpcResourceManager } from "./resource-manager.js";
+import { RestartLoop, type RestartLoopOptions } from "./restart-loop.js";
+import { SgxResourceManager, type ProvisionNode } from "./resource-manager.js";
 import type { AllocationExtras } from "./sim-node.js";
 
 
@@ -42,13 +45,18 @@ export interface DevicePluginConfig {
   /** Where /dev is looked up; undefined with `simulate` means a fresh simulated dev root. */
   devRoot?: string;
   hostRoot: string;
-  provision: boolean;
+  /** The old behaviour: EPC and enclave allocations hand /dev/sgx_provision too. */
+  provisionAll?: boolean;
   metricsAddr: string;
   /** Default auto: devices while the EPC fits one ListAndWatch message, else node-status. */
   epcMode?: EpcMode;
   enclaveResourceName?: string;
   enclaveSocketName?: string;
   enclaveDevices?: number;
+  provisionResourceName?: string;
+  provisionSocketName?: string;
+  /** Devices of the provision resource; default the enclave device count; 0 = not advertised. */
+  provisionDevices?: number;
   /** This node's name (NODE_NAME from the downward API): needed to label the node and for node-status mode. */
   nodeName?: string;
   /** Label the node through the API (undefined: when the node name is known); false also skips the NFD file. */
@@ -57,6 +65,8 @@ export interface DevicePluginConfig {
   kubeconfig?: string;
   publisher?: Pick<NodePublisherOptions, "backoffInitialMs" | "backoffMaxMs" | "verifyEveryMs">;
   nodePollMs?: number;
+  /** Tuning of every resource's restart loop (tests). */
+  restartLoop?: Pick<RestartLoopOptions, "backoffInitialMs" | "backoffMaxMs" | "pollMs" | "fsWatch">;
   platform?: DevicePlatform;
   /** Simulation on a real node: the host's /dev/null as the SGX device nodes (no temporary dev root). */
   simHostDevices?: boolean;
@@ -68,7 +78,7 @@ export interface DevicePluginConfig {
 
 export interface ServedResource {
   readonly loop: RestartLoop;
-  readonly rm: EpcResourceManager;
+  readonly rm: SgxResourceManager;
 }
 
 export interface DevicePluginDaemon {
@@ -78,9 +88,11 @@ export interface DevicePluginDaemon {
   readonly mode: "devices" | "node-status" | null;
   /** The EPC resource (devices mode only). */
   readonly loop: RestartLoop | null;
-  readonly rm: EpcResourceManager | null;
+  readonly rm: SgxResourceManager | null;
   /** The enclave resource (both modes). */
   readonly enclave: ServedResource | null;
+  /** The provision resource (both modes, unless its device count is 0). */
+  readonly provision: ServedResource | null;
   /** Labels and (node-status mode) capacity on the Node object; null without node name or API. */
   readonly publisher: NodePublisher | null;
   /** The NFD feature file written, if NFD's features.d exists. */
@@ -172,7 +184,7 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
     devRoot ??= "/";
 
     const loops: RestartLoop[] = [];
-    const rms: EpcResourceManager[] = [];
+    const rms: SgxResourceManager[] = [];
     let publisher: NodePublisher | null = null;
     const idleReason = "idle" in plan ? plan.idle : null;
     const ops = await startOpsServer({
@@ -183,7 +195,8 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
       ready: () => {
         if (idleReason) return { ok: false, reason: idleReason };
         if (loops.length === 0 || !loops.every((l) => l.registered)) return { ok: false, reason: "not registered with the kubelet" };
-        if (!rms.every((r) => r.healthy)) return { ok: false, reason: "SGX enclave device node missing; devices unhealthy" };
+        const sick = rms.find((r) => !r.healthy);
+        if (sick) return { ok: false, reason: `${sick.resourceName}: ${sick.unhealthyReason}; devices unhealthy` };
         if ("mode" in plan && plan.mode === "node-status" && !publisher?.published) return { ok: false, reason: "EPC capacity not yet published on the node status" };
         return { ok: true };
       },
@@ -191,7 +204,7 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
     undo.push(() => ops.close());
     if ("idle" in plan) {
       log.error({ resource: cfg.resourceName }, plan.idle);
-      return { ops, idleReason: plan.idle, mode: null, loop: null, rm: null, enclave: null, publisher: null, nfdFile: null, devRoot, stop };
+      return { ops, idleReason: plan.idle, mode: null, loop: null, rm: null, enclave: null, provision: null, publisher: null, nfdFile: null, devRoot, stop };
     }
 
     let extras: AllocationExtras | undefined;
@@ -203,17 +216,17 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
       extras = simNode.extras;
     }
     const nodes = await platform.findDeviceNodes(devRoot);
-    const enclaveRm = new EpcResourceManager({
-      extras,
-      resourceName: cfg.enclaveResourceName ?? DEFAULT_ENCLAVE_RESOURCE_NAME,
-      epcMiB: cfg.enclaveDevices ?? DEFAULT_ENCLAVE_DEVICES,
-      provision: cfg.provision,
-      nodes,
-      epcEnv: false,
-    });
+    const shared: ProvisionNode = cfg.provisionAll ? "when-present" : "none";
+    const enclaveDevices = cfg.enclaveDevices ?? DEFAULT_ENCLAVE_DEVICES;
+    const enclaveRm = new SgxResourceManager({ resourceName: cfg.enclaveResourceName ?? DEFAULT_ENCLAVE_RESOURCE_NAME, devices: enclaveDevices, provision: shared, nodes, extras });
     const epcRm =
-      plan.mode === "devices" ? new EpcResourceManager({ resourceName: cfg.resourceName, epcMiB: plan.epcMiB, provision: cfg.provision, nodes, extras }) : null;
-    rms.push(...(epcRm ? [epcRm] : []), enclaveRm);
+      plan.mode === "devices" ? new SgxResourceManager({ resourceName: cfg.resourceName, devices: plan.epcMiB, provision: shared, nodes, epcEnv: true, extras }) : null;
+    const provisionDevices = cfg.provisionDevices ?? enclaveDevices;
+    const provisionRm =
+      provisionDevices > 0
+        ? new SgxResourceManager({ resourceName: cfg.provisionResourceName ?? DEFAULT_PROVISION_RESOURCE_NAME, devices: provisionDevices, provision: "required", nodes, extras })
+        : null;
+    rms.push(...(epcRm ? [epcRm] : []), enclaveRm, ...(provisionRm ? [provisionRm] : []));
     metrics.expectResources(rms.map((r) => r.resourceName));
     if (epcRm) {
       metrics.setDevices(epcRm.deviceCount, epcRm.healthy);
@@ -227,23 +240,24 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
         detail: epc.found ? epc.detail : undefined,
         devRoot,
         nodes: enclaveRm.deviceNodes,
-        provision: cfg.provision,
-        enclaveDevices: enclaveRm.deviceCount,
+        provisionAll: cfg.provisionAll ?? false,
+        resources: Object.fromEntries(rms.map((r) => [r.resourceName, { devices: r.deviceCount, hands: r.handedPaths }])),
         snapshotBytes: epcRm ? snapshotWireBytes(plan.epcMiB, epcRm.currentHealth) : undefined,
       },
-      epcRm
-        ? `advertising ${plan.epcMiB} devices of ${cfg.resourceName} (1 MiB of EPC each) and ${enclaveRm.deviceCount} of ${enclaveRm.resourceName}`
-        : `publishing ${plan.epcMiB} MiB of ${cfg.resourceName} on the node status; advertising ${enclaveRm.deviceCount} devices of ${enclaveRm.resourceName}`,
+      `${epcRm ? `advertising ${plan.epcMiB} devices of ${cfg.resourceName} (1 MiB of EPC each)` : `publishing ${plan.epcMiB} MiB of ${cfg.resourceName} on the node status; advertising`}` +
+        `${rms.filter((r) => r !== epcRm).map((r) => ` ${r.deviceCount} devices of ${r.resourceName}`).join(" and")}`,
     );
-    if (!enclaveRm.healthy) log.warn({ devRoot }, "no SGX enclave device node found; devices are Unhealthy until it appears");
+    for (const r of rms) if (!r.healthy) log.warn({ resource: r.resourceName, devRoot }, `${r.unhealthyReason}; devices are Unhealthy until it appears`);
     const watcher = platform.watchDeviceNodes(
       devRoot,
       (found) => {
-        const was = enclaveRm.healthy;
-        for (const r of rms) r.setNodes(found);
-        if (was === enclaveRm.healthy) return;
-        if (enclaveRm.healthy) log.info({ nodes: found }, "SGX enclave device node is back; devices Healthy");
-        else log.warn({ nodes: found }, "SGX enclave device node is gone; devices Unhealthy");
+        for (const r of rms) {
+          const was = r.healthy;
+          r.setNodes(found);
+          if (was === r.healthy) continue;
+          if (r.healthy) log.info({ resource: r.resourceName, nodes: found }, "SGX device nodes are back; devices Healthy");
+          else log.warn({ resource: r.resourceName, nodes: found }, `${r.unhealthyReason}; devices Unhealthy`);
+        }
       },
       cfg.nodePollMs ?? 500,
     );
@@ -273,8 +287,8 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
       undo.push(() => started.stop());
     }
 
-    const serve = async (rm: EpcResourceManager, socketName: string, onRegistered?: (n: number) => void) => {
-      const loop = new RestartLoop({ socketDir: cfg.socketDir, socketName, rm, log, metrics, onRegistered });
+    const serve = async (rm: SgxResourceManager, socketName: string, onRegistered?: (n: number) => void) => {
+      const loop = new RestartLoop({ ...cfg.restartLoop, socketDir: cfg.socketDir, socketName, rm, log, metrics, onRegistered });
       await loop.start();
       loops.push(loop);
       undo.push(() => loop.stop());
@@ -285,6 +299,7 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
     const enclaveLoop = await serve(enclaveRm, cfg.enclaveSocketName ?? DEFAULT_ENCLAVE_SOCKET_NAME, (n) => {
       if (n > 1) publisher?.republish();
     });
+    const provisionLoop = provisionRm ? await serve(provisionRm, cfg.provisionSocketName ?? DEFAULT_PROVISION_SOCKET_NAME) : null;
     return {
       ops,
       idleReason: null,
@@ -292,6 +307,7 @@ export async function startDevicePlugin(cfg: DevicePluginConfig, log: Logger): P
       loop: epcLoop,
       rm: epcRm,
       enclave: { loop: enclaveLoop, rm: enclaveRm },
+      provision: provisionLoop && provisionRm ? { loop: provisionLoop, rm: provisionRm } : null,
       publisher,
       nfdFile,
       devRoot,

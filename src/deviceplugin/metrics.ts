@@ -1,5 +1,6 @@
 // The device plugin's own Prometheus registry (never the global one), one object the other parts update.
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
+import { registerProcessMetrics } from "./process-metrics.js";
 
 const P = "confcom_device_plugin_";
 
@@ -8,8 +9,9 @@ export class DevicePluginMetrics {
   readonly registered = new Gauge({ name: `${P}registered`, help: "1 while every resource served is registered with the kubelet, else 0", registers: [this.registry] });
   readonly devices = new Gauge({ name: `${P}devices`, help: "Advertised EPC devices (1 MiB each) by health", labelNames: ["health"] as const, registers: [this.registry] });
   readonly epcMiB = new Gauge({ name: `${P}epc_mib`, help: "EPC size found on this node in MiB (0 when none)", registers: [this.registry] });
-  readonly streams = new Gauge({ name: `${P}list_and_watch_streams`, help: "Open ListAndWatch streams", registers: [this.registry] });
-  readonly allocations = new Counter({ name: `${P}allocations_total`, help: "Container allocations answered, by result", labelNames: ["result"] as const, registers: [this.registry] });
+  readonly resourceRegistered = new Gauge({ name: `${P}resource_registered`, help: "1 while the resource is registered with the kubelet, else 0", labelNames: ["resource"] as const, registers: [this.registry] });
+  readonly streams = new Gauge({ name: `${P}list_and_watch_streams`, help: "Open ListAndWatch streams, by resource", labelNames: ["resource"] as const, registers: [this.registry] });
+  readonly allocations = new Counter({ name: `${P}allocations_total`, help: "Container allocations answered, by resource and result", labelNames: ["resource", "result"] as const, registers: [this.registry] });
   readonly registrations = new Counter({ name: `${P}registrations_total`, help: "Successful registrations with the kubelet, all resources together", registers: [this.registry] });
   readonly reregistrations = new Counter({ name: `${P}reregistrations_total`, help: "Registrations after each resource's first (one per resource per kubelet restart)", registers: [this.registry] });
   readonly registrationErrors = new Counter({ name: `${P}registration_errors_total`, help: "Failed registration attempts", registers: [this.registry] });
@@ -22,10 +24,8 @@ export class DevicePluginMetrics {
   readonly lastErrorTime = new Gauge({ name: `${P}last_error_timestamp_seconds`, help: "When the latest error happened", registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: P });
+    registerProcessMetrics(this.registry, P);
     this.registered.set(0);
-    this.allocations.inc({ result: "ok" }, 0);
-    this.allocations.inc({ result: "rejected" }, 0);
   }
 
   private readonly expected = new Set<string>();
@@ -33,13 +33,19 @@ export class DevicePluginMetrics {
 
   /** The resources `registered` waits for. */
   expectResources(names: readonly string[]): void {
-    for (const n of names) this.expected.add(n);
+    for (const n of names) {
+      this.expected.add(n);
+      this.resourceRegistered.set({ resource: n }, this.registeredNow.has(n) ? 1 : 0);
+      this.streams.set({ resource: n }, 0);
+      for (const result of ["ok", "rejected"]) this.allocations.inc({ resource: n, result }, 0);
+    }
     this.updateRegistered();
   }
 
   setRegistered(resourceName: string, on: boolean): void {
     if (on) this.registeredNow.add(resourceName);
     else this.registeredNow.delete(resourceName);
+    this.resourceRegistered.set({ resource: resourceName }, on ? 1 : 0);
     this.updateRegistered();
   }
 

@@ -17,16 +17,48 @@ import {
 } from "../gen/deviceplugin/v1beta1/api_pb.js";
 import { AuthorityFront } from "./kubelet-compat/front.js";
 import type { DevicePluginMetrics } from "./metrics.js";
-import { AllocationRejected, type EpcResourceManager } from "./resource-manager.js";
+import { ALLOCATE_SHAPE, maxRequestBytes, PREFERRED_SHAPE, shapeProblem, type RequestShape } from "./request-limits.js";
+import { AllocationRejected, type SgxResourceManager } from "./resource-manager.js";
 
 export const PLUGIN_OPTIONS = create(DevicePluginOptionsSchema, { preStartRequired: false, getPreferredAllocationAvailable: true });
 
-/** The generated service definition, except that ListAndWatch also accepts a pre-encoded snapshot. */
-function serviceDefinition(): grpc.ServiceDefinition {
+/** ListAndWatch streams one resource serves at once; the kubelet holds one. Beyond, new ones are refused. */
+export const MAX_LIST_AND_WATCH_STREAMS = 8;
+
+/** A request refused before decoding (over the limits, or malformed): the handler answers INVALID_ARGUMENT. */
+class RefusedRequest {
+  constructor(readonly reason: string) {}
+}
+
+/** Checks the request's shape on the wire bytes, then decodes; never throws. */
+function guardedDeserialize(decode: (b: Buffer) => unknown, shape: RequestShape, devices: number): (b: Buffer) => unknown {
+  return (bytes) => {
+    const problem = shapeProblem(bytes, shape, devices);
+    if (problem) return new RefusedRequest(problem);
+    try {
+      return decode(bytes);
+    } catch (err) {
+      return new RefusedRequest(`${shape.method}: ${(err as Error).message.slice(0, 200)}`);
+    }
+  };
+}
+
+/**
+ * The generated service definition, except that ListAndWatch also accepts a pre-encoded snapshot and
+ * Allocate and GetPreferredAllocation check their request's shape before decoding it.
+ */
+function serviceDefinition(devices: number): grpc.ServiceDefinition {
   const def = grpcService(DevicePlugin);
   const law = def.listAndWatch!;
   const serialize = law.responseSerialize;
-  return { ...def, listAndWatch: { ...law, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : serialize(v)) } };
+  const allocate = def.allocate!;
+  const preferred = def.getPreferredAllocation!;
+  return {
+    ...def,
+    listAndWatch: { ...law, responseSerialize: (v: unknown) => (Buffer.isBuffer(v) ? v : serialize(v)) },
+    allocate: { ...allocate, requestDeserialize: guardedDeserialize(allocate.requestDeserialize, ALLOCATE_SHAPE, devices) },
+    getPreferredAllocation: { ...preferred, requestDeserialize: guardedDeserialize(preferred.requestDeserialize, PREFERRED_SHAPE, devices) },
+  };
 }
 
 export class PluginServer {
@@ -36,7 +68,7 @@ export class PluginServer {
   private unsubscribe: (() => void) | null = null;
 
   constructor(
-    private readonly rm: EpcResourceManager,
+    private readonly rm: SgxResourceManager,
     private readonly socketPath: string,
     private readonly log: Logger,
     private readonly metrics: DevicePluginMetrics,
@@ -51,13 +83,13 @@ export class PluginServer {
   /** Binds the socket (the path must be free) and serves until `stop`. */
   async start(): Promise<void> {
     if (this.server) throw new Error("plugin server already running");
-    const server = new grpc.Server();
-    server.addService(serviceDefinition(), {
+    const server = new grpc.Server({ "grpc.max_receive_message_length": maxRequestBytes(this.rm.deviceCount) });
+    server.addService(serviceDefinition(this.rm.deviceCount), {
       getDevicePluginOptions: (_call: grpc.ServerUnaryCall<Empty, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, PLUGIN_OPTIONS),
       listAndWatch: (call: grpc.ServerWritableStream<Empty, unknown>) => this.listAndWatch(call),
-      getPreferredAllocation: (call: grpc.ServerUnaryCall<PreferredAllocationRequest, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-        cb(null, this.preferred(call.request)),
-      allocate: (call: grpc.ServerUnaryCall<AllocateRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => this.allocate(call.request, cb),
+      getPreferredAllocation: (call: grpc.ServerUnaryCall<PreferredAllocationRequest | RefusedRequest, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+        this.preferred(call.request, cb),
+      allocate: (call: grpc.ServerUnaryCall<AllocateRequest | RefusedRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => this.allocate(call.request, cb),
       preStartContainer: (_call: grpc.ServerUnaryCall<PreStartContainerRequest, unknown>, cb: grpc.sendUnaryData<unknown>) =>
         cb(null, create(PreStartContainerResponseSchema)),
     });
@@ -87,8 +119,7 @@ export class PluginServer {
     this.unsubscribe?.();
     this.unsubscribe = null;
     for (const call of this.streams) call.end();
-    // Several servers (EPC and enclave resources) share the gauge: each takes back only its own streams.
-    this.metrics.streams.dec(this.streams.size);
+    this.metrics.streams.set(this.labels, 0);
     this.streams.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -105,11 +136,19 @@ export class PluginServer {
       call.end();
       return;
     }
+    // Each stream holds a copy of every snapshot its client has not read yet: a bounded number of them.
+    // The newcomer is refused, not the oldest ended: the kubelet's stream opens right after Register, on
+    // a socket we serve afresh after every kubelet restart, so it is never the newcomer of a flood.
+    if (this.streams.size >= MAX_LIST_AND_WATCH_STREAMS) {
+      this.log.warn({ resource: this.rm.resourceName, limit: MAX_LIST_AND_WATCH_STREAMS }, "ListAndWatch refused: too many streams open");
+      call.emit("error", { code: grpc.status.RESOURCE_EXHAUSTED, details: `ListAndWatch: ${MAX_LIST_AND_WATCH_STREAMS} streams already open (the limit)` });
+      return;
+    }
     this.streams.add(call);
-    this.metrics.streams.inc();
+    this.metrics.streams.set(this.labels, this.streams.size);
     const gone = () => {
       if (!this.streams.delete(call)) return;
-      this.metrics.streams.dec();
+      this.metrics.streams.set(this.labels, this.streams.size);
       if (this.streams.size === 0 && this.server) this.onStreamsLost();
     };
     call.on("cancelled", gone);
@@ -122,34 +161,46 @@ export class PluginServer {
   private broadcast(): void {
     const snapshot = this.rm.snapshot();
     for (const call of this.streams) call.write(snapshot);
-    this.log.info({ health: this.rm.currentHealth, streams: this.streams.size }, "device health changed; snapshot sent");
+    this.log.info({ resource: this.rm.resourceName, health: this.rm.currentHealth, streams: this.streams.size }, "device health changed; snapshot sent");
   }
 
-  private preferred(req: PreferredAllocationRequest) {
-    return create(PreferredAllocationResponseSchema, {
-      containerResponses: req.containerRequests.map((c) =>
-        create(ContainerPreferredAllocationResponseSchema, {
-          deviceIDs: this.rm.preferredAllocation(c.availableDeviceIDs, c.mustIncludeDeviceIDs, c.allocationSize),
-        }),
-      ),
-    });
+  private get labels() {
+    return { resource: this.rm.resourceName };
   }
 
-  private allocate(req: AllocateRequest, cb: grpc.sendUnaryData<unknown>): void {
+  /** A refused request: INVALID_ARGUMENT with the (bounded) reason, one log line, the metrics. */
+  private refuse(method: string, reason: string, cb: grpc.sendUnaryData<unknown>): void {
+    if (method === "Allocate") this.metrics.allocations.inc({ ...this.labels, result: "rejected" });
+    this.log.warn({ resource: this.rm.resourceName, reason }, `${method} rejected`);
+    this.metrics.recordError(reason);
+    cb({ code: grpc.status.INVALID_ARGUMENT, details: reason });
+  }
+
+  private preferred(req: PreferredAllocationRequest | RefusedRequest, cb: grpc.sendUnaryData<unknown>): void {
+    if (req instanceof RefusedRequest) return this.refuse("GetPreferredAllocation", req.reason, cb);
+    cb(
+      null,
+      create(PreferredAllocationResponseSchema, {
+        containerResponses: req.containerRequests.map((c) =>
+          create(ContainerPreferredAllocationResponseSchema, {
+            deviceIDs: this.rm.preferredAllocation(c.availableDeviceIDs, c.mustIncludeDeviceIDs, c.allocationSize),
+          }),
+        ),
+      }),
+    );
+  }
+
+  private allocate(req: AllocateRequest | RefusedRequest, cb: grpc.sendUnaryData<unknown>): void {
+    if (req instanceof RefusedRequest) return this.refuse("Allocate", req.reason, cb);
     try {
       const containerResponses = req.containerRequests.map((c) => this.rm.allocate(c.devicesIds));
-      this.metrics.allocations.inc({ result: "ok" }, containerResponses.length);
+      this.metrics.allocations.inc({ ...this.labels, result: "ok" }, containerResponses.length);
       cb(null, create(AllocateResponseSchema, { containerResponses }));
     } catch (err) {
-      this.metrics.allocations.inc({ result: "rejected" });
-      if (!(err instanceof AllocationRejected)) {
-        this.log.error({ err }, "Allocate failed");
-        cb({ code: grpc.status.INTERNAL, details: String(err) });
-        return;
-      }
-      this.log.warn({ reason: err.message }, "Allocate rejected");
-      this.metrics.recordError(err.message);
-      cb({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
+      if (err instanceof AllocationRejected) return this.refuse("Allocate", err.message, cb);
+      this.metrics.allocations.inc({ ...this.labels, result: "rejected" });
+      this.log.error({ resource: this.rm.resourceName, err }, "Allocate failed");
+      cb({ code: grpc.status.INTERNAL, details: "internal error in Allocate (see the plugin's log)" });
     }
   }
 }

@@ -25,7 +25,7 @@ export function registerWithKubelet(p: RegisterParams): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     client.makeUnaryRequest(register.path, register.requestSerialize, register.responseDeserialize, req, { deadline: Date.now() + p.deadlineMs }, (err) => {
       client.close();
-      if (err) reject(new Error(`register with ${p.kubeletSocket}: ${grpc.status[err.code] ?? err.code}: ${err.details}`));
+      if (err) reject(new Error(`register with ${p.kubeletSocket}: ${grpc.status[err.code] ?? err.code}: ${err.details.slice(0, 300)}`));
       else resolve();
     });
   });

@@ -8,7 +8,7 @@ import type { Logger } from "../common/log.js";
 import type { DevicePluginMetrics } from "./metrics.js";
 import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
-import type { EpcResourceManager } from "./resource-manager.js";
+import type { SgxResourceManager } from "./resource-manager.js";
 import { claimPluginSocket, fileIdentity, sameFile, type FileIdentity } from "./socket-file.js";
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
@@ -17,7 +17,7 @@ export const KUBELET_SOCKET = "kubelet.sock";
 export interface RestartLoopOptions {
   socketDir: string;
   socketName: string;
-  rm: EpcResourceManager;
+  rm: SgxResourceManager;
   log: Logger;
   metrics: DevicePluginMetrics;
   registerDeadlineMs?: number;
@@ -47,6 +47,8 @@ export class RestartLoop {
   private stopped = false;
   private readonly pause = new WakeableSleep();
   private dirty = true;
+  /** Set by every event that may change what a reconcile finds; a failed reconcile after one retries at once. */
+  private kicked = false;
   private lastLoggedError = "";
   private watcher: FSWatcher | null = null;
   private poller: NodeJS.Timeout | null = null;
@@ -86,7 +88,11 @@ export class RestartLoop {
   private watchDirectory(): void {
     try {
       this.watcher = watch(this.o.socketDir, (_event, name) => {
-        if (name === null || name === KUBELET_SOCKET || name === this.o.socketName) void this.check();
+        if (name !== null && name !== KUBELET_SOCKET && name !== this.o.socketName) return;
+        // Recorded before the check: a check that overlaps a reconcile gives up on its stale stats, and
+        // the reconcile then failing (no kubelet.sock when it looked) must not sleep through this event.
+        if (name !== this.o.socketName) this.kicked = true;
+        void this.check();
       });
       this.watcher.on("error", (err) => this.o.log.warn({ err: err.message }, "watching the socket directory failed; polling only"));
     } catch (err) {
@@ -116,6 +122,7 @@ export class RestartLoop {
     const registeredWith = this.registeredWith;
     const [ours, kubelet] = await Promise.all([fileIdentity(this.socketPath), fileIdentity(this.kubeletSocket)]);
     if (this.stopped || served !== this.served || registeredWith !== this.registeredWith) return;
+    if (!kubelet) this.lastAttempted = null; // seen gone: whatever kubelet.sock appears next is new
     let redo = false;
     if (this.served && !sameFile(ours, this.served)) {
       this.o.log.info({ socket: this.socketPath }, "our socket was removed (kubelet restart?); serving it again");
@@ -148,6 +155,7 @@ export class RestartLoop {
 
   private trigger(): void {
     this.dirty = true;
+    this.kicked = true;
     this.pause.wake();
   }
 
@@ -159,6 +167,7 @@ export class RestartLoop {
         continue;
       }
       this.dirty = false;
+      this.kicked = false;
       try {
         await this.reconcile();
         this.backoffMs = this.initialBackoff;
@@ -167,6 +176,9 @@ export class RestartLoop {
         if (this.stopped) break;
         this.failed((err as Error).message);
         this.dirty = true;
+        // The directory changed while we tried (e.g. kubelet.sock appeared just after we looked): try
+        // again now. Otherwise back off, doubling up to the cap, until an event wakes us.
+        if (this.kicked) continue;
         await this.pause.sleep(this.backoffMs);
         this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoff);
       }
@@ -185,7 +197,10 @@ export class RestartLoop {
       await this.serve();
     }
     if (this.registeredWith) return;
-    if (!kubelet) throw new Error(`kubelet not running: ${this.kubeletSocket} does not exist`);
+    if (!kubelet) {
+      this.lastAttempted = null;
+      throw new Error(`kubelet not running: ${this.kubeletSocket} does not exist`);
+    }
     this.lastAttempted = kubelet;
     await registerWithKubelet({
       kubeletSocket: this.kubeletSocket,

@@ -1,16 +1,18 @@
 // A kubelet device-manager peer: serves v1beta1.Registration on <socketDir>/kubelet.sock and drives device
 // plugins the way the real kubelet does (pkg/kubelet/cm/devicemanager): synchronous dial + options on
 // Register, full-snapshot ListAndWatch with the 4 MiB receive limit, devices unhealthy on disconnect, and
-// directory cleanup on start. Used by tests, benches and `confcom demo`; no timing of its own beyond the dial.
+// directory cleanup on start, and the checkpoint (kubelet_internal_checkpoint) that keeps allocated devices
+// allocated across its restarts. Used by tests, benches and `confcom demo`; no timing of its own beyond the dial.
 import { EventEmitter } from "node:events";
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { grpcService, unixTarget } from "../common/grpc-service.js";
 import { silentLogger, type Logger } from "../common/log.js";
 import {
   AllocateRequestSchema,
+  ContainerAllocateResponseSchema,
   EmptySchema,
   PreStartContainerRequestSchema,
   PreferredAllocationRequestSchema,
@@ -21,6 +23,7 @@ import {
   type ListAndWatchResponse,
   type RegisterRequest,
 } from "../gen/deviceplugin/v1beta1/api_pb.js";
+import { CheckpointStore, readCheckpoint, type PodDevicesEntry } from "./checkpoint.js";
 import { DevicePluginClient, KUBELET_DIAL_TIMEOUT_MS } from "./plugin-client.js";
 import { cleanupPluginDirectory, ensurePluginDirectory } from "./plugin-dir.js";
 import { extendedResourceNameProblem } from "./resource-name.js";
@@ -78,9 +81,28 @@ interface ResourceState {
   unhealthy: Set<string>;
   devices: readonly Device[];
   registrations: number;
-  allocated: Set<string>;
   lastError: string | null;
 }
+
+/** One container of a pod to admit: its extended-resource limits (requests = limits). */
+export interface ContainerSpec {
+  name: string;
+  resources: Record<string, number>;
+}
+
+export interface AdmittedContainer {
+  name: string;
+  /** Device IDs per resource. */
+  deviceIds: Record<string, string[]>;
+  /** The responses of every resource merged as the kubelet does: devices, mounts by container path; envs, annotations by key. */
+  response: ContainerAllocateResponse;
+}
+
+/** Echoed plugin input (resource names, endpoints) is cut to this many characters in errors and logs. */
+const SHOWN_INPUT_CHARS = 80;
+const show = (s: string) => JSON.stringify(s.length > SHOWN_INPUT_CHARS ? `${s.slice(0, SHOWN_INPUT_CHARS)}…` : s);
+/** Register requests are small: a version, a file name, a resource name and two booleans. */
+const MAX_REGISTER_BYTES = 16 * 1024;
 
 /**
  * Events: `change` () after any state change; `registered` (resource, count); `snapshot` (resource);
@@ -98,6 +120,11 @@ export class SimulatedKubelet extends EventEmitter {
   /** Bumped on every stop, so a Register still dialing when the kubelet dies cannot install an endpoint. */
   private generation = 0;
   private readonly resources = new Map<string, ResourceState>();
+  /** The checkpointed allocations, by pod UID, container and resource. */
+  private readonly podDevices = new Map<string, PodDevicesEntry>();
+  private readonly checkpoint: CheckpointStore;
+  private anonymousPods = 0;
+  private admissions: Promise<unknown> = Promise.resolve();
 
   constructor(opts: SimulatedKubeletOptions) {
     super();
@@ -108,6 +135,10 @@ export class SimulatedKubelet extends EventEmitter {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? silentLogger();
     this.legacyAuthority = opts.legacyAuthority ?? false;
+    this.checkpoint = new CheckpointStore(this.socketDir, () => ({
+      entries: [...this.podDevices.values()],
+      registered: Object.fromEntries([...this.resources].map(([name, st]) => [name, [...st.healthy]])),
+    }));
   }
 
   get running(): boolean {
@@ -118,17 +149,25 @@ export class SimulatedKubelet extends EventEmitter {
   async start(): Promise<void> {
     if (this.server) throw new Error("simulated kubelet already running");
     await ensurePluginDirectory(this.socketDir);
+    // A new kubelet knows only what its checkpoint says: the allocations, and which resources were
+    // registered, each with an empty device set until its plugin registers again. A checkpoint that
+    // cannot be read is logged and ignored, as the kubelet does ("device allocation info may NOT be up-to-date").
+    this.podDevices.clear();
+    const saved = await readCheckpoint(this.socketDir).catch((err: Error) => {
+      this.log.warn({ err: err.message }, "continuing after failing to read the checkpoint file");
+      return null;
+    });
+    for (const e of saved?.entries ?? []) this.podDevices.set(entryKey(e.podUID, e.containerName, e.resourceName), e);
+    for (const name of Object.keys(saved?.registered ?? {})) this.state(name);
     const removed = await cleanupPluginDirectory(this.socketDir);
-    // As after reading the checkpoint: every known resource is back to an empty set until it re-registers.
     for (const state of this.resources.values()) {
       state.endpoint = null;
       state.healthy = new Set();
       state.unhealthy = new Set();
       state.devices = [];
-      state.allocated = new Set();
       state.lastError = null;
     }
-    const server = new grpc.Server();
+    const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_REGISTER_BYTES });
     server.addService(grpcService(Registration), {
       register: (call: grpc.ServerUnaryCall<RegisterRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         this.register(call.request).then(
@@ -159,6 +198,7 @@ export class SimulatedKubelet extends EventEmitter {
       clearTimeout(timer);
       server.forceShutdown();
     });
+    await this.checkpoint.flush();
     this.log.info({ socket: this.socketPath, leftSocket: opts.leaveSocket ?? false }, "kubelet device manager stopped");
     this.changed();
   }
@@ -168,6 +208,7 @@ export class SimulatedKubelet extends EventEmitter {
     const server = this.detach();
     if (!server) return;
     await this.withSocketKept(true, async () => server.forceShutdown());
+    await this.checkpoint.flush();
     this.log.info({ socket: this.socketPath }, "kubelet device manager killed");
     this.changed();
   }
@@ -320,54 +361,126 @@ export class SimulatedKubelet extends EventEmitter {
     await ep.client.preStartContainer(create(PreStartContainerRequestSchema, { devicesIds: [...deviceIds] }));
   }
 
+  /** Device IDs of `resource` held by admitted containers (as checkpointed). */
+  allocatedDeviceIds(resource: string): string[] {
+    const out: string[] = [];
+    for (const e of this.podDevices.values()) if (e.resourceName === resource) out.push(...e.deviceIds);
+    return out.sort();
+  }
+
   /**
    * Admits a container asking for `count` devices as the kubelet does: picks from healthy, unallocated devices
    * (the plugin's preferred allocation first when offered, the rest in sorted order), calls Allocate, then
-   * PreStartContainer when required. The devices stay allocated until `release`.
+   * PreStartContainer when required, and checkpoints the allocation. A container already admitted (the same
+   * pod UID and container name: a container restart) gets its checkpointed response again, without Allocate.
+   * The devices stay allocated until `release` or `removePod`, also across kubelet restarts.
    */
-  async admitContainer(resource: string, count: number): Promise<{ deviceIds: string[]; response: ContainerAllocateResponse }> {
+  async admitContainer(
+    resource: string,
+    count: number,
+    opts: { podUID?: string; containerName?: string } = {},
+  ): Promise<{ deviceIds: string[]; response: ContainerAllocateResponse; replayed: boolean }> {
+    // One admission at a time, as the kubelet's device manager allocates under its mutex.
+    const turn = this.admissions.then(() => this.admitOne(resource, count, opts));
+    this.admissions = turn.catch(() => {});
+    return turn;
+  }
+
+  private async admitOne(
+    resource: string,
+    count: number,
+    opts: { podUID?: string; containerName?: string },
+  ): Promise<{ deviceIds: string[]; response: ContainerAllocateResponse; replayed: boolean }> {
+    const podUID = opts.podUID ?? `anonymous-pod-${++this.anonymousPods}`;
+    const containerName = opts.containerName ?? "main";
+    const key = entryKey(podUID, containerName, resource);
+    const held = this.podDevices.get(key);
+    if (held) return { deviceIds: [...held.deviceIds], response: fromBinary(ContainerAllocateResponseSchema, held.allocResp), replayed: true };
     const ep = this.liveEndpoint(resource);
     const state = this.state(resource);
-    const available = [...state.healthy].filter((id) => !state.allocated.has(id)).sort();
+    const allocated = new Set(this.allocatedDeviceIds(resource));
+    const available = [...state.healthy].filter((id) => !allocated.has(id)).sort();
     if (available.length < count) {
       throw new Error(`requested number of devices unavailable for ${resource}. Requested: ${count}, Available: ${available.length}`);
     }
     const chosen = new Set<string>();
     if (ep.options.getPreferredAllocationAvailable) {
       const preferred = await this.preferredAllocation(resource, available, [], count);
-      for (const id of preferred) if (chosen.size < count && available.includes(id)) chosen.add(id);
+      const free = new Set(available);
+      for (const id of preferred) if (chosen.size < count && free.has(id)) chosen.add(id);
     }
     for (const id of available) if (chosen.size < count) chosen.add(id);
     const deviceIds = [...chosen];
-    for (const id of deviceIds) state.allocated.add(id);
+    const entry: PodDevicesEntry = { podUID, containerName, resourceName: resource, deviceIds, allocResp: Buffer.alloc(0) };
+    this.podDevices.set(key, entry);
     try {
       const response = await this.allocate(resource, deviceIds);
       if (ep.options.preStartRequired) await this.preStartContainer(resource, deviceIds);
-      return { deviceIds, response };
+      entry.allocResp = Buffer.from(toBinary(ContainerAllocateResponseSchema, response));
+      await this.checkpoint.save();
+      return { deviceIds, response, replayed: false };
     } catch (err) {
-      this.release(resource, deviceIds);
+      this.podDevices.delete(key);
       throw err;
     }
   }
 
+  /**
+   * Admits every container of a pod, each with its devices of every resource it asks for, and merges each
+   * container's responses as the kubelet does before creating the container.
+   */
+  async admitPod(podUID: string, containers: readonly ContainerSpec[]): Promise<AdmittedContainer[]> {
+    const out: AdmittedContainer[] = [];
+    try {
+      for (const c of containers) {
+        const deviceIds: Record<string, string[]> = {};
+        const responses: ContainerAllocateResponse[] = [];
+        for (const [resource, count] of Object.entries(c.resources)) {
+          const r = await this.admitContainer(resource, count, { podUID, containerName: c.name });
+          deviceIds[resource] = r.deviceIds;
+          responses.push(r.response);
+        }
+        out.push({ name: c.name, deviceIds, response: mergeResponses(responses) });
+      }
+    } catch (err) {
+      this.removePod(podUID);
+      throw err;
+    }
+    return out;
+  }
+
   /** Frees devices taken by `admitContainer`. */
   release(resource: string, deviceIds: readonly string[]): void {
-    const allocated = this.resources.get(resource)?.allocated;
-    for (const id of deviceIds) allocated?.delete(id);
+    const gone = new Set(deviceIds);
+    for (const [key, e] of this.podDevices) {
+      if (e.resourceName !== resource) continue;
+      e.deviceIds = e.deviceIds.filter((id) => !gone.has(id));
+      if (e.deviceIds.length === 0) this.podDevices.delete(key);
+    }
+    void this.checkpoint.save().catch((err: Error) => this.log.warn({ err: err.message }, "writing the checkpoint failed"));
+  }
+
+  /** The pod is gone: every device its containers held is free again. */
+  removePod(podUID: string): void {
+    for (const [key, e] of this.podDevices) if (e.podUID === podUID) this.podDevices.delete(key);
+    void this.checkpoint.save().catch((err: Error) => this.log.warn({ err: err.message }, "writing the checkpoint failed"));
   }
 
   // ---- internals ----
 
   private async register(req: RegisterRequest): Promise<void> {
-    const log = this.log.child({ resource: req.resourceName, endpoint: req.endpoint });
+    const log = this.log.child({ resource: req.resourceName.slice(0, SHOWN_INPUT_CHARS), endpoint: req.endpoint.slice(0, SHOWN_INPUT_CHARS) });
     try {
       if (!(SUPPORTED_VERSIONS as readonly string[]).includes(req.version)) {
         throw new Error(
-          `requested API version "${req.version}" is not supported by kubelet. Supported versions are ${JSON.stringify(SUPPORTED_VERSIONS)}`,
+          `requested API version ${show(req.version)} is not supported by kubelet. Supported versions are ${JSON.stringify(SUPPORTED_VERSIONS)}`,
         );
       }
       const problem = extendedResourceNameProblem(req.resourceName);
-      if (problem) throw new Error(`the ResourceName "${req.resourceName}" is invalid: ${problem}`);
+      if (problem) throw new Error(`the ResourceName ${show(req.resourceName)} is invalid: ${req.resourceName.length <= 320 ? problem : `${req.resourceName.length} characters long`}`);
+      if (req.endpoint !== path.basename(req.endpoint) || req.endpoint === "" || req.endpoint === "..") {
+        throw new Error(`the endpoint ${show(req.endpoint)} is not a file name in ${this.socketDir}`);
+      }
       const generation = this.generation;
       const endpoint = await this.connect(req.endpoint);
       if (generation !== this.generation) {
@@ -411,6 +524,7 @@ export class SimulatedKubelet extends EventEmitter {
       state.unhealthy = new Set();
       for (const dev of res.devices) (dev.health === HEALTHY ? state.healthy : state.unhealthy).add(dev.ID);
       state.devices = res.devices;
+      void this.checkpoint.save().catch((err: Error) => this.log.warn({ err: err.message }, "writing the checkpoint failed"));
       this.emit("snapshot", resource);
       this.changed();
     });
@@ -454,7 +568,7 @@ export class SimulatedKubelet extends EventEmitter {
   private state(resource: string): ResourceState {
     let s = this.resources.get(resource);
     if (!s) {
-      s = { endpoint: null, healthy: new Set(), unhealthy: new Set(), devices: [], registrations: 0, allocated: new Set(), lastError: null };
+      s = { endpoint: null, healthy: new Set(), unhealthy: new Set(), devices: [], registrations: 0, lastError: null };
       this.resources.set(resource, s);
     }
     return s;
@@ -484,4 +598,21 @@ export class SimulatedKubelet extends EventEmitter {
   private changed(): void {
     this.emit("change");
   }
+}
+
+function entryKey(podUID: string, containerName: string, resource: string): string {
+  return `${podUID}\u0000${containerName}\u0000${resource}`;
+}
+
+/** The kubelet's merge of one container's responses (pod_devices.go): later duplicates of a path or key are dropped. */
+function mergeResponses(responses: readonly ContainerAllocateResponse[]): ContainerAllocateResponse {
+  const merged = create(ContainerAllocateResponseSchema);
+  for (const r of responses) {
+    for (const d of r.devices) if (!merged.devices.some((x) => x.containerPath === d.containerPath)) merged.devices.push(d);
+    for (const m of r.mounts) if (!merged.mounts.some((x) => x.containerPath === m.containerPath)) merged.mounts.push(m);
+    for (const [k, v] of Object.entries(r.envs)) merged.envs[k] ??= v;
+    for (const [k, v] of Object.entries(r.annotations)) merged.annotations[k] ??= v;
+    merged.cdiDevices.push(...r.cdiDevices);
+  }
+  return merged;
 }

@@ -56,7 +56,7 @@ test("plain run: every step ok, then the attestation result; exit 0, nothing lef
   assert.equal(stepLines.length, STEPS.length, r.stdout);
   for (const l of stepLines) assert.match(l, /^ok {2}.* \(\d+\.\d\d s\)/);
   assert.match(r.stdout, /EPC device plugin registered .*capacity 64, allocatable 64/);
-  assert.match(r.stdout, /pod admitted with 10 MiB of EPC .*devices \/dev\/sgx_enclave, \/dev\/sgx_provision; env SGX_EPC_MIB=10/);
+  assert.match(r.stdout, /pod admitted with 10 MiB of EPC .*devices \/dev\/sgx_enclave; env SGX_EPC_MIB=10/);
   assert.match(r.stdout, /^attestation succeeded: MRENCLAVE [0-9a-f]{64}, MRSIGNER [0-9a-f]{64}, TCB status UpToDate$/m);
   assert.match(lines.at(-1)!, /^demo passed in \d+\.\d\d s/);
   assertCleanedUp(/state (\/\S+)\/sgx-state/.exec(r.stdout)![1]!);
@@ -74,7 +74,7 @@ test("--json: one document with every step, timings, the allocation and the UpTo
   }
   assert.deepEqual(doc.node, { resource: "kubernetes.azure.com/sgx_epc_mem_in_MiB", endpoint: "sgx-epc.sock", registrations: 1, capacity: 2048, allocatable: 2048 });
   assert.deepEqual(doc.allocation!.deviceIds, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
-  assert.deepEqual(doc.allocation!.devices.map((d) => [d.containerPath, d.permissions]), [["/dev/sgx_enclave", "rw"], ["/dev/sgx_provision", "rw"]]);
+  assert.deepEqual(doc.allocation!.devices.map((d) => [d.containerPath, d.permissions]), [["/dev/sgx_enclave", "rw"]]);
   assert.deepEqual(doc.allocation!.envs, { SGX_EPC_MIB: "10" });
   assert.equal(doc.attestation!.mode, "out-of-proc");
   assert.equal(doc.attestation!.tcbStatus, "UpToDate");

@@ -2,6 +2,7 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -125,4 +126,29 @@ test("the real host of this test run says no SGX (it has none), through its real
   assert.equal(probe.found, null);
   assert.match(probe.reasons[0]!, /^sysfs: /);
   assert.match(probe.reasons[1]!, /^cpuid: /);
+});
+
+test("the fixture is the documented layout: EPC section 0x1000000000+4 GiB is these 16 bytes at offset 0x2_0000_0012", async () => {
+  const file = await writeCpuidFile(root, 0, sgxCpu([{ base: 0x10_0000_0000n, size: 4n * GiB }]));
+  const fh = await open(file, "r");
+  try {
+    const buf = Buffer.alloc(16);
+    await fh.read(buf, 0, 16, 0x2_0000_0012);
+    // EAX = type 1, base[31:12] = 0; EBX = base[51:32] = 0x10; ECX = property 1, size[31:12] = 0; EDX = size[51:32] = 1
+    assert.equal(buf.toString("hex"), "01000000" + "10000000" + "01000000" + "01000000");
+    // Records of neighbouring leaves overlap in a flat file (the driver computes each read); the
+    // decoder reads only leading registers of leaves 0, 7 and 0x12.0, which writing in ascending order keeps.
+    await fh.read(buf, 0, 8, 0x7);
+    assert.equal(buf.subarray(0, 8).toString("hex"), "00000000" + "0c000000", "leaf 7: EBX bits 2 (SGX) and 3");
+  } finally {
+    await fh.close();
+  }
+});
+
+test("cpuid: bit 31 of a base or size in EAX/ECX is an address bit like the others", async () => {
+  // base 0x40_8000_0000 (EBX 0x40, EAX 0x80000001), size 6 GiB (EDX 1, ECX 0x80000001)
+  await writeCpuidFile(root, 0, sgxCpu([{ base: 0x40_8000_0000n, size: 6n * GiB }, { base: 0x2_0000_0000n, size: 0x7fe0_0000n }]));
+  const probe = await probeEpc({ hostRoot: root });
+  assert.equal(probe.found?.epcMiB, 6144 + 2046);
+  assert.match(probe.found!.detail, /2 EPC section\(s\) 0x4080000000\+0x180000000, 0x200000000\+0x7fe00000/);
 });

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { silentLogger } from "../../src/common/log.js";
+import { pino } from "pino";
+import { silentLogger, type Logger } from "../../src/common/log.js";
 import { startDevicePlugin, type DevicePluginConfig, type DevicePluginDaemon } from "../../src/deviceplugin/daemon.js";
 import { createSimulatedDevRoot } from "../../src/deviceplugin/devices/index.js";
 import { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
@@ -14,9 +15,11 @@ import { cliEntry } from "../support/paths.js";
 export const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 export const ENCLAVE = "kubernetes.azure.com/sgx_enclave";
 export const ENCLAVE_DEVICES = 110;
+export const PROVISION = "kubernetes.azure.com/sgx_provision";
 
-/** Both resources of a device-mode plugin are allocatable in full. */
-export const bothServed = (epcMiB: number) => (k: SimulatedKubelet) => k.allocatable(RESOURCE) === epcMiB && k.allocatable(ENCLAVE) === ENCLAVE_DEVICES;
+/** The three resources of a device-mode plugin (EPC, enclave, provision) are allocatable in full. */
+export const allServed = (epcMiB: number, provisionDevices = ENCLAVE_DEVICES) => (k: SimulatedKubelet) =>
+  k.allocatable(RESOURCE) === epcMiB && k.allocatable(ENCLAVE) === ENCLAVE_DEVICES && k.allocatable(PROVISION) === provisionDevices;
 
 export interface Rig {
   dir: string;
@@ -52,15 +55,14 @@ export function pluginConfig(rig: Rig, over: Partial<DevicePluginConfig> = {}): 
     simulate: true,
     devRoot: rig.devRoot,
     hostRoot: path.join(rig.dir, "empty-host"),
-    provision: true,
     metricsAddr: "127.0.0.1:0",
     nodePollMs: 100,
     ...over,
   };
 }
 
-export function startPlugin(rig: Rig, over: Partial<DevicePluginConfig> = {}): Promise<DevicePluginDaemon> {
-  return startDevicePlugin(pluginConfig(rig, over), silentLogger());
+export function startPlugin(rig: Rig, over: Partial<DevicePluginConfig> = {}, log: Logger = silentLogger()): Promise<DevicePluginDaemon> {
+  return startDevicePlugin(pluginConfig(rig, over), log);
 }
 
 export function httpGet(port: number, urlPath: string): Promise<{ status: number; body: string }> {
@@ -147,4 +149,11 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
 export async function opsPort(child: Child): Promise<number> {
   const line = await child.waitForLog((l) => typeof l.port === "number" && String(l.msg).includes("/metrics"));
   return line.port as number;
+}
+
+/** A pino logger that keeps every line it writes, for assertions on what the daemon logs. */
+export function capturingLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log = pino({ level: "debug" }, { write: (s: string) => void lines.push(s) });
+  return { log, lines };
 }

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { NodeStatusModeError, type DevicePluginDaemon } from "../../src/deviceplugin/daemon.js";
 import { NFD_FEATURE_FILE, NFD_FEATURES_DIR } from "../../src/deviceplugin/nfd-feature-file.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
-import { bothServed, ENCLAVE, ENCLAVE_DEVICES, httpGet, makeRig, RESOURCE, startPlugin, type Rig } from "./helpers.js";
+import { allServed, ENCLAVE, ENCLAVE_DEVICES, httpGet, makeRig, PROVISION, RESOURCE, startPlugin, type Rig } from "./helpers.js";
 
 const NODE = "sgx-node-1";
 const TIB_MIB = 1024 * 1024;
@@ -53,7 +53,7 @@ describe("node labels through the API", () => {
         [[`/api/v1/nodes/${NODE}`, "application/merge-patch+json"]],
       );
       assert.equal(fake.find("Node", NODE)!.status.capacity[RESOURCE], undefined, "device mode: the kubelet reports the EPC");
-      await rig.kubelet.waitFor(bothServed(64), 20_000, "both resources");
+      await rig.kubelet.waitFor(allServed(64), 20_000, "both resources");
     } finally {
       await daemon.stop();
       fake.objects.clear();
@@ -66,7 +66,7 @@ describe("node labels through the API", () => {
     await fake.refuse();
     const daemon = await startPlugin(rig, { epcMiB: 32, nodeName: NODE, kubeconfig: fake.kubeconfigPath, publisher: fastRetry });
     try {
-      await rig.kubelet.waitFor(bothServed(32), 20_000, "served while the API is down");
+      await rig.kubelet.waitFor(allServed(32), 20_000, "served while the API is down");
       assert.equal((await httpGet(daemon.ops.address().port, "/readyz")).status, 200, "labels are not part of readiness in device mode");
       await new Promise((r) => setTimeout(r, 400)); // several refused attempts
       assert.equal(daemon.publisher!.published, false);
@@ -127,7 +127,7 @@ describe("NFD feature file", () => {
     const withNfd = path.join(rig.dir, "host-nfd-but-off");
     await fs.mkdir(path.join(withNfd, NFD_FEATURES_DIR), { recursive: true });
     for (const [hostRoot, nodeLabels] of [[bare, undefined], [withNfd, false]] as const) {
-      const daemon = await startPlugin(rig, { epcMiB: 96, hostRoot, nodeLabels, socketName: "nfd.sock", enclaveSocketName: "nfd-enclave.sock" });
+      const daemon = await startPlugin(rig, { epcMiB: 96, hostRoot, nodeLabels, socketName: "nfd.sock", enclaveSocketName: "nfd-enclave.sock", provisionSocketName: "nfd-provision.sock" });
       await daemon.stop();
       assert.equal(daemon.nfdFile, null);
     }
@@ -146,7 +146,7 @@ describe("node-status mode: a 1 TiB EPC", () => {
     fake.addNode(NODE, {});
     daemon = await startPlugin(rig, { epcMiB: TIB_MIB, nodeName: NODE, kubeconfig: fake.kubeconfigPath, publisher: fastRetry });
     await until(() => daemon.publisher?.published === true, "capacity published");
-    await rig.kubelet.waitFor((k) => k.allocatable(ENCLAVE) === ENCLAVE_DEVICES, 20_000, "enclave resource");
+    await rig.kubelet.waitFor((k) => k.allocatable(ENCLAVE) === ENCLAVE_DEVICES && k.allocatable(PROVISION) === ENCLAVE_DEVICES, 20_000, "enclave and provision resources");
   });
   after(async () => {
     await daemon.stop();
@@ -167,24 +167,29 @@ describe("node-status mode: a 1 TiB EPC", () => {
   test("the EPC resource's ListAndWatch is not used: no registration, no socket", async () => {
     assert.equal(rig.kubelet.registrationCount(RESOURCE), 0);
     assert.equal(daemon.rm, null);
-    assert.deepEqual((await fs.readdir(rig.socketDir)).sort(), ["kubelet.sock", "sgx-enclave.sock"]);
+    const sockets = (await fs.readdir(rig.socketDir)).filter((f) => f.endsWith(".sock")).sort();
+    assert.deepEqual(sockets, ["kubelet.sock", "sgx-enclave.sock", "sgx-provision.sock"]);
     assert.equal((await httpGet(daemon.ops.address().port, "/readyz")).status, 200);
   });
 
-  test("an allocation of sgx_enclave returns the device specs and no SGX_EPC_MIB", async () => {
-    const { deviceIds, response } = await rig.kubelet.admitContainer(ENCLAVE, 1);
+  test("sgx_enclave hands the enclave node only, sgx_provision both; no SGX_EPC_MIB", async () => {
+    const enclave = await rig.kubelet.admitContainer(ENCLAVE, 1);
+    const provision = await rig.kubelet.admitContainer(PROVISION, 1);
     try {
-      assert.equal(deviceIds.length, 1);
-      assert.deepEqual(response.envs, {});
+      assert.equal(enclave.deviceIds.length, 1);
+      assert.deepEqual(enclave.response.envs, {});
+      assert.deepEqual(enclave.response.devices.map((d) => [d.containerPath, d.hostPath, d.permissions]), [["/dev/sgx_enclave", path.join(rig.devRoot, "dev/sgx_enclave"), "rw"]]);
+      assert.deepEqual(provision.response.envs, {});
       assert.deepEqual(
-        response.devices.map((d) => [d.containerPath, d.hostPath, d.permissions]),
+        provision.response.devices.map((d) => [d.containerPath, d.hostPath, d.permissions]),
         [
           ["/dev/sgx_enclave", path.join(rig.devRoot, "dev/sgx_enclave"), "rw"],
           ["/dev/sgx_provision", path.join(rig.devRoot, "dev/sgx_provision"), "rw"],
         ],
       );
     } finally {
-      rig.kubelet.release(ENCLAVE, deviceIds);
+      rig.kubelet.release(ENCLAVE, enclave.deviceIds);
+      rig.kubelet.release(PROVISION, provision.deviceIds);
     }
   });
 
@@ -197,11 +202,11 @@ describe("node-status mode: a 1 TiB EPC", () => {
   });
 
   test("node-status mode without the node name or an API is refused", async () => {
-    await assert.rejects(startPlugin(rig, { epcMiB: TIB_MIB, socketName: "x.sock", enclaveSocketName: "x-enclave.sock" }), (err: Error) => {
+    await assert.rejects(startPlugin(rig, { epcMiB: TIB_MIB, socketName: "x.sock", enclaveSocketName: "x-enclave.sock", provisionSocketName: "x-provision.sock" }), (err: Error) => {
       assert.ok(err instanceof NodeStatusModeError);
       assert.match(err.message, /over device mode's limit of 223278 MiB, so it is published on the node status, which needs the node's name/);
       return true;
     });
-    await assert.rejects(startPlugin(rig, { epcMiB: 64, epcMode: "node-status", nodeName: NODE, socketName: "x.sock", enclaveSocketName: "x-enclave.sock" }), NodeStatusModeError);
+    await assert.rejects(startPlugin(rig, { epcMiB: 64, epcMode: "node-status", nodeName: NODE, socketName: "x.sock", enclaveSocketName: "x-enclave.sock", provisionSocketName: "x-provision.sock" }), NodeStatusModeError);
   });
 });

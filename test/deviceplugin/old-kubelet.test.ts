@@ -10,7 +10,7 @@ import type { DevicePluginDaemon } from "../../src/deviceplugin/daemon.js";
 import { createSimulatedDevRoot } from "../../src/deviceplugin/devices/index.js";
 import { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
 import { FakePlugin, register } from "../kubelet/fake-plugin.js";
-import { bothServed, ENCLAVE, httpGet, RESOURCE, startPlugin, type Rig } from "./helpers.js";
+import { allServed, ENCLAVE, httpGet, RESOURCE, startPlugin, type Rig } from "./helpers.js";
 
 async function legacyRig(): Promise<Rig> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "confcom-old-kubelet-"));
@@ -48,10 +48,10 @@ describe("a kubelet before 1.26 (socket path as :authority)", () => {
     }
   });
 
-  test("our plugin registers both resources, streams its devices and allocates", async () => {
+  test("our plugin registers all three resources, streams its devices and allocates", async () => {
     const daemon: DevicePluginDaemon = await startPlugin(rig, { epcMiB: 32, metricsAddr: "127.0.0.1:0" });
     try {
-      await rig.kubelet.waitFor(bothServed(32), 20_000, "both resources served to the old kubelet");
+      await rig.kubelet.waitFor(allServed(32), 20_000, "all three resources served to the old kubelet");
       const res = await rig.kubelet.allocate(RESOURCE, ["0", "1"]);
       assert.equal(res.envs.SGX_EPC_MIB, "2");
       assert.ok(res.devices.some((d) => d.containerPath === "/dev/sgx_enclave"));

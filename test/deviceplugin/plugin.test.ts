@@ -16,7 +16,7 @@ import {
   type ListAndWatchResponse,
 } from "../../src/gen/deviceplugin/v1beta1/api_pb.js";
 import { DevicePluginClient, PluginCallError } from "../../src/kubelet/plugin-client.js";
-import { bothServed, httpGet, makeRig, RESOURCE, startPlugin, type Rig } from "./helpers.js";
+import { allServed, ENCLAVE, httpGet, makeRig, PROVISION, RESOURCE, startPlugin, type Rig } from "./helpers.js";
 
 const EPC = 64;
 
@@ -28,7 +28,7 @@ describe("device plugin with a simulated kubelet", () => {
   before(async () => {
     rig = await makeRig();
     daemon = await startPlugin(rig, { epcMiB: EPC });
-    await rig.kubelet.waitFor(bothServed(EPC), 20_000, "first snapshots of both resources");
+    await rig.kubelet.waitFor(allServed(EPC), 20_000, "first snapshots of both resources");
   });
   after(async () => {
     await daemon.stop();
@@ -50,18 +50,12 @@ describe("device plugin with a simulated kubelet", () => {
     assert.equal(ready.status, 200);
   });
 
-  test("allocation of 10 MiB: enclave and provision device specs, SGX_EPC_MIB=10", async () => {
+  test("allocation of 10 MiB: the enclave device spec only (no provision node), SGX_EPC_MIB=10", async () => {
     const { deviceIds, response } = await rig.kubelet.admitContainer(RESOURCE, 10);
     try {
       assert.equal(deviceIds.length, 10);
       assert.deepEqual(response.envs, { SGX_EPC_MIB: "10" });
-      assert.deepEqual(
-        response.devices.map((d) => [d.containerPath, d.hostPath, d.permissions]),
-        [
-          ["/dev/sgx_enclave", path.join(rig.devRoot, "dev/sgx_enclave"), "rw"],
-          ["/dev/sgx_provision", path.join(rig.devRoot, "dev/sgx_provision"), "rw"],
-        ],
-      );
+      assert.deepEqual(response.devices.map((d) => [d.containerPath, d.hostPath, d.permissions]), [["/dev/sgx_enclave", path.join(rig.devRoot, "dev/sgx_enclave"), "rw"]]);
       for (const d of response.devices) assert.ok(!(await fs.stat(d.hostPath)).isDirectory());
       assert.deepEqual(response.mounts, []);
     } finally {
@@ -80,7 +74,11 @@ describe("device plugin with a simulated kubelet", () => {
       return true;
     });
     // an ID one past the end, and a non-canonical spelling of a valid one
-    await assert.rejects(rig.kubelet.allocate(RESOURCE, [EPC.toString(36), "01"]), /"1s".*"01"|unknown/);
+    await assert.rejects(rig.kubelet.allocate(RESOURCE, [EPC.toString(36), "01", "0"]), (err: PluginCallError) => {
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      assert.equal(err.message, `/v1beta1.DevicePlugin/Allocate: INVALID_ARGUMENT: unknown device IDs for ${RESOURCE}: "1s", "01"`);
+      return true;
+    });
   });
 
   test("preferred allocation is compact: must-include first, then the lowest run that fits", async () => {
@@ -186,30 +184,48 @@ describe("device plugin with a simulated kubelet", () => {
     assert.equal(rig.kubelet.registrationCount(RESOURCE), 1);
   });
 
-  test("/metrics: registered, devices by health, allocations, registrations", async () => {
-    const { status, body } = await httpGet(daemon.ops.address().port, "/metrics");
-    assert.equal(status, 200);
+  test("/metrics: registered, devices by health, allocations by resource, registrations", async () => {
+    const scrape = async () => (await httpGet(daemon.ops.address().port, "/metrics")).body;
+    const count = (body: string, resource: string, result: string) => {
+      const m = new RegExp(`^confcom_device_plugin_allocations_total\\{resource="${resource}",result="${result}"\\} (\\d+)$`, "m").exec(body);
+      assert.ok(m, `allocations_total for ${resource} ${result} in\n${body}`);
+      return Number(m[1]);
+    };
+    // This test makes its own allocations: it passes alone as well as after the others.
+    const before = await scrape();
+    await rig.kubelet.allocate(PROVISION, ["0"]);
+    await assert.rejects(rig.kubelet.allocate(PROVISION, ["zz"]), /unknown device IDs/);
+    const body = await scrape();
+    assert.equal(count(body, PROVISION, "ok"), count(before, PROVISION, "ok") + 1);
+    assert.equal(count(body, PROVISION, "rejected"), count(before, PROVISION, "rejected") + 1);
+    assert.equal(count(body, ENCLAVE, "rejected"), count(before, ENCLAVE, "rejected"), "the other resources' counts stay");
     assert.match(body, /^confcom_device_plugin_registered 1$/m);
+    for (const r of [RESOURCE, ENCLAVE, PROVISION]) {
+      assert.match(body, new RegExp(`^confcom_device_plugin_resource_registered\\{resource="${r}"\\} 1$`, "m"));
+      assert.match(body, new RegExp(`^confcom_device_plugin_list_and_watch_streams\\{resource="${r}"\\} 1$`, "m"));
+    }
     assert.match(body, new RegExp(`^confcom_device_plugin_devices\\{health="Healthy"\\} ${EPC}$`, "m"));
     assert.match(body, /^confcom_device_plugin_devices\{health="Unhealthy"\} 0$/m);
-    assert.match(body, /^confcom_device_plugin_allocations_total\{result="ok"\} [1-9]/m);
-    assert.match(body, /^confcom_device_plugin_allocations_total\{result="rejected"\} [1-9]/m);
-    assert.match(body, /^confcom_device_plugin_registrations_total 2$/m, "the EPC and the enclave resources");
+    assert.match(body, /^confcom_device_plugin_registrations_total 3$/m, "the EPC, enclave and provision resources");
     assert.match(body, /^confcom_device_plugin_epc_mib 64$/m);
-    assert.match(body, /^confcom_device_plugin_last_error_info\{message=".+"\} 1$/m);
+    assert.match(body, /^confcom_device_plugin_process_resident_memory_bytes [1-9]\d{6,}$/m);
+    assert.match(body, /^confcom_device_plugin_process_cpu_seconds_total \d/m);
+    assert.match(body, /^confcom_device_plugin_process_open_fds [1-9]/m);
+    assert.match(body, /^confcom_device_plugin_last_error_info\{message="unknown device IDs for kubernetes.azure.com\/sgx_provision: \\"zz\\""\} 1$/m);
   });
 });
 
 
 describe("device plugin options", () => {
-  test("--no-provision: allocations omit the provision node", async () => {
+  test("--provision-all: EPC and enclave allocations hand the provision node too", async () => {
     const rig = await makeRig();
-    const daemon = await startPlugin(rig, { epcMiB: 16, provision: false });
+    const daemon = await startPlugin(rig, { epcMiB: 16, provisionAll: true });
     try {
-      await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === 16, 20_000, "snapshot");
+      await rig.kubelet.waitFor(allServed(16), 20_000, "snapshots");
       const res = await rig.kubelet.allocate(RESOURCE, ["a", "b", "c"]);
-      assert.deepEqual(res.devices.map((d) => d.containerPath), ["/dev/sgx_enclave"]);
+      assert.deepEqual(res.devices.map((d) => d.containerPath), ["/dev/sgx_enclave", "/dev/sgx_provision"]);
       assert.deepEqual(res.envs, { SGX_EPC_MIB: "3" });
+      assert.deepEqual((await rig.kubelet.allocate(ENCLAVE, ["0"])).devices.map((d) => d.containerPath), ["/dev/sgx_enclave", "/dev/sgx_provision"]);
     } finally {
       await daemon.stop();
       await rig.cleanup();

@@ -1,16 +1,18 @@
 // `confcom device-plugin` as a real child process (`confcom demo` is tested in test/demo).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { maxDevices } from "../../src/deviceplugin/device-ids.js";
-import { bothServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
+import { cliEntry } from "../support/paths.js";
+import { allServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
 
 test("SIGTERM: streams end, socket removed, exit 0", async () => {
   const rig = await makeRig();
   const child = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", "128", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
   try {
-    await rig.kubelet.waitFor(bothServed(128), 20_000, "registration of the child");
+    await rig.kubelet.waitFor(allServed(128), 20_000, "registration of the child");
     const port = await opsPort(child);
     assert.equal((await httpGet(port, "/readyz")).status, 200);
     const socket = path.join(rig.socketDir, "sgx-epc.sock");
@@ -96,6 +98,10 @@ test("bad flags get a clear error and exit 2", async () => {
     [["--epc-mode", "huge"], /--epc-mode must be one of auto, devices, node-status, got "huge"/],
     [["--enclave-devices", "0"], /--enclave-devices must be at least 1/],
     [["--node-labels"], /--node-labels needs the node name \(NODE_NAME or --node-name\)/],
+    [["--provision-devices", "-1"], /--provision-devices must be a whole number, got "-1"/],
+    [["--enclave-devices", "300000"], /--enclave-devices must be at most 223278, got 300000/],
+    [["--no-provision"], /--no-provision is now the default \(only kubernetes\.azure\.com\/sgx_provision hands \/dev\/sgx_provision\); drop the flag, and add --provision-devices 0/],
+    [["--provision"], /--provision was replaced by --provision-all/],
   ] as const;
   await Promise.all(
     cases.map(async ([args, pattern]) => {
@@ -105,4 +111,23 @@ test("bad flags get a clear error and exit 2", async () => {
       assert.match(child.stderr(), pattern);
     }),
   );
+});
+
+test("--provision-devices 0: the provision resource is not registered, its socket not served; --help names the flags", async () => {
+  const rig = await makeRig();
+  const child = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", "16", "--provision-devices", "0", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
+  try {
+    await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === 16 && k.allocatable("kubernetes.azure.com/sgx_enclave") === 110, 20_000, "EPC and enclave");
+    const port = await opsPort(child);
+    assert.equal((await httpGet(port, "/readyz")).status, 200);
+    assert.equal(rig.kubelet.registrationCount("kubernetes.azure.com/sgx_provision"), 0);
+    assert.deepEqual((await fs.readdir(rig.socketDir)).filter((f) => f.endsWith(".sock")).sort(), ["kubelet.sock", "sgx-enclave.sock", "sgx-epc.sock"]);
+  } finally {
+    child.proc.kill("SIGKILL");
+    await rig.cleanup();
+  }
+  const help = execFileSync(process.execPath, [cliEntry, "device-plugin", "--help"], { encoding: "utf8" });
+  assert.match(help, /--provision-devices <n>/);
+  assert.match(help, /--provision-all/);
+  assert.doesNotMatch(help, /--no-provision\b/, "the removed flag is not offered");
 });

@@ -3,13 +3,13 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { deviceId, parseDeviceId } from "../../src/deviceplugin/device-ids.js";
-import { AllocationRejected, EpcResourceManager, type SgxDeviceNode } from "../../src/deviceplugin/resource-manager.js";
+import { AllocationRejected, SgxResourceManager, type SgxDeviceNode } from "../../src/deviceplugin/resource-manager.js";
 
 const NODES: SgxDeviceNode[] = [
   { containerPath: "/dev/sgx_enclave", hostPath: "/dev/sgx_enclave", role: "enclave" },
   { containerPath: "/dev/sgx_provision", hostPath: "/dev/sgx_provision", role: "provision" },
 ];
-const rm = (epcMiB: number, nodes = NODES) => new EpcResourceManager({ resourceName: "example.com/epc", epcMiB, provision: true, nodes });
+const rm = (epcMiB: number, nodes = NODES) => new SgxResourceManager({ resourceName: "example.com/epc", devices: epcMiB, provision: "when-present", nodes, epcEnv: true });
 
 test("192 GiB: allocating every device counts them all; duplicates count once", () => {
   const m = rm(196608);
@@ -53,7 +53,7 @@ test("preferred allocation: always the requested size when enough are available,
         const available = avail.map(deviceId);
         const must = available.slice(0, Math.min(mustN, available.length));
         const size = Math.min(available.length, must.length + extra);
-        const got = new EpcResourceManager({ resourceName: "e.com/x", epcMiB: count, provision: true, nodes: NODES }).preferredAllocation(available, must, size);
+        const got = new SgxResourceManager({ resourceName: "e.com/x", devices: count, provision: "none", nodes: NODES }).preferredAllocation(available, must, size);
         assert.equal(got.length, Math.max(size, must.length));
         assert.deepEqual(got.slice(0, must.length), must);
         assert.equal(new Set(got).size, got.length);

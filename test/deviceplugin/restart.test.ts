@@ -1,4 +1,5 @@
 // The restart loop against a simulated kubelet that restarts, starts late, or dies leaving a stale socket.
+// Every path is bounded at what the README promises: serving and registering again within a second.
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import path from "node:path";
@@ -6,41 +7,39 @@ import { test } from "node:test";
 import { silentLogger } from "../../src/common/log.js";
 import { findSgxDeviceNodes } from "../../src/deviceplugin/devices/index.js";
 import { DevicePluginMetrics } from "../../src/deviceplugin/metrics.js";
-import { EpcResourceManager } from "../../src/deviceplugin/resource-manager.js";
+import { SgxResourceManager } from "../../src/deviceplugin/resource-manager.js";
 import { RestartLoop } from "../../src/deviceplugin/restart-loop.js";
-import { bothServed, ENCLAVE, httpGet, makeRig, RESOURCE, startPlugin } from "./helpers.js";
+import { allServed, ENCLAVE, httpGet, makeRig, PROVISION, RESOURCE, startPlugin } from "./helpers.js";
 
 const EPC = 32;
+/** The README's promise ("serves and registers again within a second of a kubelet restart"). */
+const PROMISE_MS = 1000;
+const RESOURCES = [RESOURCE, ENCLAVE, PROVISION];
 
-test("20 kubelet restarts in a row: each re-registers exactly once, median within 1 s", async () => {
+test("20 kubelet restarts in a row: each re-registers every resource exactly once, each within a second", async () => {
   const rig = await makeRig();
-  const daemon = await startPlugin(rig, { epcMiB: EPC });
+  // A 5 s first backoff and the stat poll an hour away: a restart that waited out a retry instead of
+  // reacting to the kubelet's new socket (an event that came while a registration attempt was failing,
+  // or a new kubelet.sock with the old one's inode number) would take 5 s, not milliseconds.
+  const daemon = await startPlugin(rig, { epcMiB: EPC, restartLoop: { backoffInitialMs: 5000, backoffMaxMs: 5000, pollMs: 3_600_000 } });
   try {
-    await rig.kubelet.waitFor(bothServed(EPC), 20_000, "first registration");
+    await rig.kubelet.waitFor(allServed(EPC), 20_000, "first registration");
     const latencies: number[] = [];
     for (let i = 1; i <= 20; i++) {
-      const before = rig.kubelet.registrationCount(RESOURCE);
-      const beforeEnclave = rig.kubelet.registrationCount(ENCLAVE);
+      const before = RESOURCES.map((r) => rig.kubelet.registrationCount(r));
       await rig.kubelet.restart();
       const t0 = Date.now();
-      // generous liveness bound for a loaded machine; the 1 s target is checked on the median below
-      await rig.kubelet.waitFor(
-        (k) => k.registrationCount(RESOURCE) > before && k.registrationCount(ENCLAVE) > beforeEnclave && bothServed(EPC)(k),
-        10_000,
-        `re-registration #${i}`,
-      );
+      await rig.kubelet.waitFor((k) => RESOURCES.every((r, j) => k.registrationCount(r) > before[j]!) && allServed(EPC)(k), 10_000, `re-registration #${i}`);
       latencies.push(Date.now() - t0);
-      assert.equal(rig.kubelet.registrationCount(RESOURCE), before + 1, `restart ${i}: exactly one registration`);
+      RESOURCES.forEach((r, j) => assert.equal(rig.kubelet.registrationCount(r), before[j]! + 1, `restart ${i}: exactly one registration of ${r}`));
     }
-    assert.equal(rig.kubelet.registrationCount(RESOURCE), 21);
-    assert.equal(rig.kubelet.registrationCount(ENCLAVE), 21);
+    for (const r of RESOURCES) assert.equal(rig.kubelet.registrationCount(r), 21);
     assert.equal(daemon.loop!.registrationCount, 21);
-    latencies.sort((a, b) => a - b);
-    const median = latencies[10]!;
-    console.log(`re-registration after kubelet restart: median ${median} ms, max ${latencies.at(-1)} ms over 20 restarts`);
-    assert.ok(median < 1000, `median re-registration ${median} ms`);
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(`re-registration after kubelet restart: median ${sorted[10]} ms, max ${sorted.at(-1)} ms over 20 restarts`);
+    assert.ok(sorted.at(-1)! < PROMISE_MS, `worst re-registration ${sorted.at(-1)} ms (all: ${latencies.join(", ")})`);
     const metrics = (await httpGet(daemon.ops.address().port, "/metrics")).body;
-    assert.match(metrics, /^confcom_device_plugin_reregistrations_total 40$/m, "20 for each resource");
+    assert.match(metrics, /^confcom_device_plugin_reregistrations_total 60$/m, "20 for each of the three resources");
     assert.match(metrics, /^confcom_device_plugin_registered 1$/m);
   } finally {
     await daemon.stop();
@@ -48,20 +47,45 @@ test("20 kubelet restarts in a row: each re-registers exactly once, median withi
   }
 });
 
-test("kubelet started after the plugin: the plugin waits, then registers", async () => {
+test("our socket removed while the kubelet stays (an over-eager clean-up): served and registered again within a second", async () => {
+  const rig = await makeRig();
+  const daemon = await startPlugin(rig, { epcMiB: EPC, restartLoop: { backoffInitialMs: 5000, backoffMaxMs: 5000 } });
+  try {
+    await rig.kubelet.waitFor(allServed(EPC), 20_000, "first registration");
+    const socket = path.join(rig.socketDir, "sgx-epc.sock");
+    for (let i = 1; i <= 5; i++) {
+      const before = rig.kubelet.registrationCount(RESOURCE);
+      await fs.rm(socket);
+      const t0 = Date.now();
+      await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) === before + 1 && k.allocatable(RESOURCE) === EPC, 10_000, `re-registration #${i}`);
+      const took = Date.now() - t0;
+      assert.ok(took < PROMISE_MS, `served and registered again ${took} ms after the socket was removed`);
+      assert.ok((await fs.stat(socket)).isSocket());
+    }
+    assert.equal(rig.kubelet.registrationCount(ENCLAVE), 1, "the other resources are left alone");
+  } finally {
+    await daemon.stop();
+    await rig.cleanup();
+  }
+});
+
+test("kubelet started after the plugin: the plugin waits, then registers within a second of the start", async () => {
   const rig = await makeRig({ startKubelet: false });
-  const daemon = await startPlugin(rig, { epcMiB: EPC });
+  // The backoff is at 5 s by the time the kubelet comes: only reacting to kubelet.sock is fast enough.
+  const daemon = await startPlugin(rig, { epcMiB: EPC, restartLoop: { backoffInitialMs: 5000, backoffMaxMs: 5000 } });
   try {
     // the plugin serves and retries while kubelet.sock is absent
     await fs.stat(path.join(rig.socketDir, "sgx-epc.sock"));
     assert.equal(daemon.loop!.registered, false);
     assert.equal((await httpGet(daemon.ops.address().port, "/readyz")).status, 503);
-    await new Promise((r) => setTimeout(r, 700)); // let the backoff grow past its first steps
+    await new Promise((r) => setTimeout(r, 700)); // inside the first backoff
     await rig.kubelet.start();
     const t0 = Date.now();
-    await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === EPC, 10_000, "late registration");
-    console.log(`registration after a late kubelet start: ${Date.now() - t0} ms`);
-    assert.equal(rig.kubelet.registrationCount(RESOURCE), 1);
+    await rig.kubelet.waitFor(allServed(EPC), 10_000, "late registration");
+    const took = Date.now() - t0;
+    console.log(`registration after a late kubelet start: ${took} ms`);
+    assert.ok(took < PROMISE_MS, `registration ${took} ms after the kubelet started`);
+    for (const r of RESOURCES) assert.equal(rig.kubelet.registrationCount(r), 1);
     const metrics = (await httpGet(daemon.ops.address().port, "/metrics")).body;
     assert.match(metrics, /^confcom_device_plugin_registration_errors_total [1-9]/m);
     assert.match(metrics, /confcom_device_plugin_last_error_info\{message="kubelet not running: .*kubelet.sock does not exist"\} 1/);
@@ -71,11 +95,13 @@ test("kubelet started after the plugin: the plugin waits, then registers", async
   }
 });
 
-test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers", async () => {
+test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers within a second", async () => {
   const rig = await makeRig();
+  // Default backoff (100 ms doubling to 5 s): after 1.5 s of failures against the dead socket it sleeps
+  // up to 1.6 s, which only the new kubelet.sock cuts short.
   const daemon = await startPlugin(rig, { epcMiB: EPC });
   try {
-    await rig.kubelet.waitFor(bothServed(EPC), 20_000, "first registration");
+    await rig.kubelet.waitFor(allServed(EPC), 20_000, "first registration");
     await rig.kubelet.kill();
     await fs.stat(rig.kubelet.socketPath); // the dead socket is still there
     // the plugin notices the lost stream, fails against the dead socket, backs off
@@ -88,12 +114,10 @@ test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers
     assert.equal((await httpGet(daemon.ops.address().port, "/readyz")).status, 503);
     await rig.kubelet.start();
     const t0 = Date.now();
-    await rig.kubelet.waitFor(
-      (k) => k.registrationCount(RESOURCE) === 2 && k.registrationCount(ENCLAVE) === 2 && bothServed(EPC)(k),
-      10_000,
-      "re-registration with the new kubelet",
-    );
-    console.log(`re-registration after a kubelet crash and a new kubelet: ${Date.now() - t0} ms`);
+    await rig.kubelet.waitFor((k) => RESOURCES.every((r) => k.registrationCount(r) === 2) && allServed(EPC)(k), 10_000, "re-registration with the new kubelet");
+    const took = Date.now() - t0;
+    console.log(`re-registration after a kubelet crash and a new kubelet: ${took} ms`);
+    assert.ok(took < PROMISE_MS, `re-registration ${took} ms after the new kubelet started`);
     assert.equal((await httpGet(daemon.ops.address().port, "/readyz")).status, 200);
   } finally {
     await daemon.stop();
@@ -104,14 +128,19 @@ test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers
 test("without fs.watch events, the stat poll alone re-registers after kubelet restarts", async () => {
   const rig = await makeRig();
   const metrics = new DevicePluginMetrics();
-  const rm = new EpcResourceManager({ resourceName: RESOURCE, epcMiB: EPC, provision: true, nodes: await findSgxDeviceNodes(rig.devRoot) });
-  const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "poll-only.sock", rm, log: silentLogger(), metrics, fsWatch: false, pollMs: 200 });
+  const rm = new SgxResourceManager({ resourceName: RESOURCE, devices: EPC, provision: "none", nodes: await findSgxDeviceNodes(rig.devRoot), epcEnv: true });
+  // Stream-loss and failure retries an hour away: only the 200 ms poll can notice each new kubelet.
+  const hour = 3_600_000;
+  const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "poll-only.sock", rm, log: silentLogger(), metrics, fsWatch: false, pollMs: 200, backoffInitialMs: hour, backoffMaxMs: hour });
   await loop.start();
   try {
     await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === EPC, 20_000, "first registration");
     for (let i = 1; i <= 5; i++) {
       await rig.kubelet.restart();
+      const t0 = Date.now();
       await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) === i + 1 && k.allocatable(RESOURCE) === EPC, 10_000, `re-registration #${i}`);
+      const took = Date.now() - t0;
+      assert.ok(took < PROMISE_MS, `re-registration #${i} by the poll took ${took} ms`);
     }
     assert.equal(loop.registrationCount, 6);
   } finally {

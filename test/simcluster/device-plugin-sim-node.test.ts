@@ -9,7 +9,7 @@ import path from "node:path";
 import type { DevicePluginDaemon } from "../../src/deviceplugin/daemon.js";
 import { SIM_STATE_CONTAINER_PATH } from "../../src/deviceplugin/sim-node-paths.js";
 import { STATE_FILES } from "../../src/sim/platform/state-files.js";
-import { bothServed, ENCLAVE, makeRig, RESOURCE, startPlugin, type Rig } from "../deviceplugin/helpers.js";
+import { allServed, ENCLAVE, makeRig, RESOURCE, startPlugin, type Rig } from "../deviceplugin/helpers.js";
 
 const SEED = "plugin-cluster-seed";
 const isRoot = process.geteuid?.() === 0;
@@ -31,7 +31,7 @@ describe("device plugin on a simulated cluster node", () => {
       nodeLabels: false,
       simNode: { seed: SEED, stateRoot },
     });
-    await rig.kubelet.waitFor(bothServed(256), 10_000, "both resources served");
+    await rig.kubelet.waitFor(allServed(256), 10_000, "all three resources served");
   });
   after(async () => {
     await daemon?.stop();

@@ -38,7 +38,7 @@ test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations
           const ok =
             deviceIds.length === want &&
             response.envs.SGX_EPC_MIB === String(want) &&
-            response.devices.map((d) => d.containerPath).join(",") === "/dev/sgx_enclave,/dev/sgx_provision";
+            response.devices.map((d) => d.containerPath).join(",") === "/dev/sgx_enclave";
           if (!ok) wrong++;
           rig.kubelet.release(RESOURCE, deviceIds);
         }
@@ -47,7 +47,7 @@ test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations
     };
     await allocateRound();
     for (let i = 1; i <= RESTARTS; i++) {
-      // Every resource the plugin serves (the EPC and, in newer versions, others) re-registers.
+      // Every resource the plugin serves (EPC, enclave, provision) re-registers.
       const before = new Map(rig.kubelet.resourceNames().map((r) => [r, rig.kubelet.registrationCount(r)]));
       await rig.kubelet.restart();
       const r0 = Date.now();
@@ -87,6 +87,7 @@ test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations
     const metrics = await metricsNow();
     assert.match(metrics, /^confcom_device_plugin_registered 1$/m, "the plugin ends registered");
     const resources = Object.keys(perResource).length;
+    assert.equal(resources, 3, "EPC, enclave and provision resources");
     assert.match(metrics, new RegExp(`^confcom_device_plugin_registrations_total ${resources * (RESTARTS + 1)}$`, "m"), "the plugin counts what the kubelet counted");
     plugin.proc.kill("SIGTERM");
     assert.equal((await plugin.exited).code, 0, plugin.stderr());

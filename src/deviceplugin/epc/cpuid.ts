@@ -31,22 +31,14 @@ export function cpuidFileOffset(leaf: number, subleaf: number): bigint {
   return BigInt(leaf >>> 0) | (BigInt(subleaf >>> 0) << 32n);
 }
 
-export function encodeCpuidRegs(r: CpuidRegs): Buffer {
-  const b = Buffer.alloc(16);
-  b.writeUInt32LE(r.eax >>> 0, 0);
-  b.writeUInt32LE(r.ebx >>> 0, 4);
-  b.writeUInt32LE(r.ecx >>> 0, 8);
-  b.writeUInt32LE(r.edx >>> 0, 12);
-  return b;
-}
-
 export function decodeCpuidRegs(b: Buffer): CpuidRegs {
   return { eax: b.readUInt32LE(0), ebx: b.readUInt32LE(4), ecx: b.readUInt32LE(8), edx: b.readUInt32LE(12) };
 }
 
 /** Decodes an EPC sub-leaf (type 1): base and size are 52-bit, split across two registers each. */
 export function decodeEpcSection(r: CpuidRegs): EpcSection {
-  const low = (reg: number): bigint => BigInt(reg & 0xfffff000);
+  // `>>> 0`: bitwise results are signed 32-bit, and bit 31 of a base or size is a real address bit.
+  const low = (reg: number): bigint => BigInt((reg & 0xfffff000) >>> 0);
   const high = (reg: number): bigint => BigInt(reg & 0xfffff) << 32n;
   return { base: high(r.ebx) | low(r.eax >>> 0), size: high(r.edx) | low(r.ecx >>> 0) };
 }
