@@ -28,8 +28,9 @@ export function createDispatcher(ctx: HandlerContext, log: Logger, metrics: Quot
       res = isLegacyKind(kind) ? await legacy({ kind }) : await (HANDLERS[kind] as Handler<typeof kind>)(req as never, ctx);
     } catch (err) {
       res = { kind: req.kind, errorCode: codeOf(err) } as AesmResponse;
-      const level = err instanceof QuotingError ? "info" : "error";
-      log[level]({ type: req.kind, code: aesmErrorName(res.errorCode), err: (err as Error).message }, "request failed");
+      // A refused request (the backend's own answer) is a warning; anything else is our bug.
+      const refused = err instanceof QuotingError;
+      log[refused ? "warn" : "error"]({ type: req.kind, code: aesmErrorName(res.errorCode), err: refused ? err.detail : (err as Error).message }, "request failed");
     } finally {
       metrics.inFlight.dec();
       stopTimer();

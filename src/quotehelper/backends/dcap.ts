@@ -1,6 +1,52 @@
-// Worker-side factory for Intel's DCAP quote library (real SGX hardware), for the worker pool.
-import { DcapQuotingBackend, type DcapBackendOptions } from "../../quoting/dcap/backend.js";
+// Intel's DCAP quote library for the quote helper, in the main thread: the library is process-wide and
+// must stay loaded for the life of the process (unloading it destroys the QE and PCE and leaves urts's
+// signal handlers dangling), so it is not put on pool workers that come and go. Its calls already run
+// off the event loop, one at a time, on koffi's threads. Readiness is checked at start and again
+// periodically: the device nodes, then the QE's target info (the first real call).
+import type { Logger } from "../../common/log.js";
+import { DcapQuotingBackend, type DcapBackendOptions, type Readiness } from "../../quoting/dcap/backend.js";
 
-export function createBackend(options: DcapBackendOptions): DcapQuotingBackend {
-  return new DcapQuotingBackend(options);
+/** How often readiness is checked again: soon while not ready, rarely once it is. */
+export const RECHECK_NOT_READY_MS = 5_000;
+export const RECHECK_READY_MS = 60_000;
+
+export class DcapHelperBackend extends DcapQuotingBackend {
+  private timer: NodeJS.Timeout | undefined;
+  private last: Readiness | undefined;
+  private closedForChecks = false;
+
+  constructor(
+    options: DcapBackendOptions,
+    private readonly helperLog: Logger,
+  ) {
+    super({ ...options, log: helperLog });
+  }
+
+  /** Checks readiness now, logs what changed, and keeps checking until closed. */
+  async watchReadiness(): Promise<Readiness> {
+    const r = await this.checkReady();
+    if (r.ok !== this.last?.ok || r.reason !== this.last?.reason) {
+      if (r.ok) this.helperLog.info({ ...this.describe() }, "DCAP backend ready: the QE's target info was read");
+      else this.helperLog.error({ reason: r.reason }, "DCAP backend not ready: no quote can be made");
+    }
+    this.last = r;
+    if (!this.closedForChecks) {
+      this.timer = setTimeout(() => void this.watchReadiness(), r.ok ? RECHECK_READY_MS : RECHECK_NOT_READY_MS);
+      this.timer.unref();
+    }
+    return r;
+  }
+
+  override async close(): Promise<void> {
+    this.closedForChecks = true;
+    clearTimeout(this.timer);
+    await super.close();
+  }
+}
+
+/** Loads the library (throws DcapLibraryNotFoundError), then resolves after the first readiness check. */
+export async function startDcapBackend(options: DcapBackendOptions, log: Logger): Promise<DcapHelperBackend> {
+  const backend = new DcapHelperBackend(options, log);
+  await backend.watchReadiness();
+  return backend;
 }
