@@ -14,7 +14,7 @@ import {
 import { QuotingError, type InitQuoteResult, type QuoteResult, type QuotingBackend } from "../backend.js";
 import { checkSgxDevices } from "./devices.js";
 import { DEFAULT_DCAP_QL_LIBRARY, EnclaveLoadPolicy, loadDcapQlLibrary, QlPathType, type DcapQlLibrary } from "./library.js";
-import { captureNativeOutput, type NativeOutput } from "./native-output.js";
+import { captureNativeOutput, MAX_NATIVE_LINE, type NativeOutput } from "./native-output.js";
 import { quote3Failure, Quote3Error } from "./quote3-error.js";
 import { SerialQueue } from "./serial-queue.js";
 
@@ -91,6 +91,10 @@ const PATH_FLAGS: ReadonlyArray<[keyof DcapEnclavePaths, QlPathType]> = [
 // whichever backend instance makes it.
 const libraryCalls = new SerialQueue();
 
+/** The `source` of the log lines Intel's libraries print. */
+const NATIVE_SOURCE = "libsgx_dcap_ql";
+const SE_TRACE_DEBUG = 4;
+
 /** se_trace levels (se_trace.h: 1 error, 2 warning, 3 notice, 4 debug) as pino levels. */
 function traceLevel(level: number): "error" | "warn" | "info" | "debug" {
   return level <= 1 ? "error" : level === 2 ? "warn" : level === 3 ? "info" : "debug";
@@ -122,9 +126,11 @@ export class DcapQuotingBackend implements QuotingBackend {
     this.lib = loadDcapQlLibrary(options.libraryPath ?? DEFAULT_DCAP_QL_LIBRARY, { searchPath: options.searchPath });
     const log = options.log;
     if (log) {
-      const source = this.lib.file ?? this.lib.path;
-      this.output = captureNativeOutput(log.child({ source }), "libsgx_dcap_ql");
-      this.lib.hookTrace((level, message) => log[traceLevel(level)]({ source, trace: level }, message.trimEnd().slice(0, 2048)), log.isLevelEnabled("debug") ? 4 : undefined);
+      this.output = captureNativeOutput(log, NATIVE_SOURCE);
+      this.lib.hookTrace(
+        (level, message) => log[traceLevel(level)]({ source: NATIVE_SOURCE, trace: level }, message.trimEnd().slice(0, MAX_NATIVE_LINE)),
+        log.isLevelEnabled("debug") ? SE_TRACE_DEBUG : undefined,
+      );
     }
     const setup = async () => {
       for (const [key, type] of PATH_FLAGS) {
