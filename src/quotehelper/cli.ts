@@ -27,7 +27,7 @@ interface QuoteHelperFlags extends DaemonOptions {
   simState?: string;
   backend?: string;
   dcapLibrary?: string;
-  dcapSearchPath: string[];
+  dcapSearchPath?: string[];
   qe3Path?: string;
   pcePath?: string;
   idePath?: string;
@@ -53,7 +53,7 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--sim-state <dir>", "state directory made by `confcom sim init`")
     .option("--backend <name>", "dcap (Intel's libsgx_dcap_ql, on real hardware) or simulated; default dcap, or simulated with --simulate")
     .option("--dcap-library <path>", "libsgx_dcap_ql to load (with --backend dcap); default libsgx_dcap_ql.so.1 through the loader's search path")
-    .option("--dcap-search-path <dir>", "where to find the library's dependencies the loader does not (libsgx_qe3_logic.so, libsgx_pce_logic.so.1, libsgx_urts.so.2); repeatable. The library's own directory is always searched", collect, [])
+    .option("--dcap-search-path <dir>", "where to find the library's dependencies the loader does not (libsgx_qe3_logic.so, libsgx_pce_logic.so.1, libsgx_urts.so.2); repeatable. The library's own directory is always searched", collect)
     .option("--qe3-path <file>", "Intel's QE3 enclave (libsgx_qe3.signed.so.1), given to sgx_ql_set_path; default: where the library looks")
     .option("--pce-path <file>", "Intel's PCE enclave (libsgx_pce.signed.so.1), given to sgx_ql_set_path")
     .option("--ide-path <file>", "Intel's ID enclave (libsgx_id_enclave.signed.so.1), given to sgx_ql_set_path")
@@ -62,7 +62,7 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--workers <n>", "quoting worker threads (simulated backend; default: the number of cores). dcap quotes in the main process, one call at a time", parseCount("--workers", 256))
     .option("--min-workers <n>", "quoting workers kept while idle (simulated backend; one always starts to check the backend, then retires); more start under load, up to --workers", parseCount("--min-workers", 256), 0)
     .option("--worker-idle-ms <ms>", "idle time after which a worker beyond --min-workers exits (simulated backend)", parseCount("--worker-idle-ms"), 30_000)
-    .option("--max-queue <n>", "quote requests allowed to wait for a worker; beyond, BUSY (18)", parseCount("--max-queue"), 256)
+    .option("--max-queue <n>", "quote requests allowed to wait for a worker (dcap: for the library); beyond, BUSY (18)", parseCount("--max-queue"), 256)
     .option("--max-frame-size <bytes>", "largest request frame accepted", parseCount("--max-frame-size", 0xffffffff), DEFAULT_MAX_REQUEST_FRAME)
     .option("--read-timeout-ms <ms>", "time a client has to send its whole request", parseCount("--read-timeout-ms"), 5000)
     .option("--max-connections <n>", "open connections beyond this are closed at once", parseCount("--max-connections"), 1024);
@@ -73,7 +73,7 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
 Metrics (/metrics): confcom_quotehelper_requests_total{type,result}, _request_duration_seconds{type},
 _requests_in_flight, _queue_depth, _connections. /readyz is 200 while the socket is served and, with
 --backend dcap, while a quote can be made: the SGX device nodes are there and the library returned the
-QE's target info (checked at start, every 5 s while not ready, every minute once ready).
+QE's target info (checked at start; while not ready after 5 s, doubling to 5 min; once ready every minute).
 
 Example (no SGX hardware):
   confcom sim init --state /tmp/sgx && confcom quote-helper --simulate --sim-state /tmp/sgx --socket /tmp/aesm.socket`,
@@ -160,8 +160,8 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: helper.metrics.registry, log, stop: () => helper.close(), ready: backend.readiness?.bind(backend) });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Intel's library in this process (see backends/dcap.ts); a load failure says what to do about it. */

@@ -6,14 +6,16 @@
 import type { Logger } from "../../common/log.js";
 import { DcapQuotingBackend, type DcapBackendOptions, type Readiness } from "../../quoting/dcap/backend.js";
 
-/** How often readiness is checked again: soon while not ready, rarely once it is. */
+/** How often readiness is checked again: from 5 s while not ready (doubling to 5 min), every minute once ready. */
 export const RECHECK_NOT_READY_MS = 5_000;
+export const RECHECK_NOT_READY_MAX_MS = 300_000;
 export const RECHECK_READY_MS = 60_000;
 
 export class DcapHelperBackend extends DcapQuotingBackend {
   private timer: NodeJS.Timeout | undefined;
   private last: Readiness | undefined;
   private closedForChecks = false;
+  private failedChecks = 0;
 
   constructor(
     options: DcapBackendOptions,
@@ -30,8 +32,10 @@ export class DcapHelperBackend extends DcapQuotingBackend {
       else this.helperLog.error({ reason: r.reason }, "DCAP backend not ready: no quote can be made");
     }
     this.last = r;
+    this.failedChecks = r.ok ? 0 : this.failedChecks + 1;
     if (!this.closedForChecks) {
-      this.timer = setTimeout(() => void this.watchReadiness(), r.ok ? RECHECK_READY_MS : RECHECK_NOT_READY_MS);
+      const backoff = Math.min(RECHECK_NOT_READY_MS * 2 ** Math.min(this.failedChecks - 1, 10), RECHECK_NOT_READY_MAX_MS);
+      this.timer = setTimeout(() => void this.watchReadiness(), r.ok ? RECHECK_READY_MS : backoff);
       this.timer.unref();
     }
     return r;
