@@ -3,7 +3,7 @@
 // process, readiness means a quote can be made, and Intel's output stays out of the JSON log.
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +13,7 @@ import { AesmQuotingBackend } from "../../src/aesm/quoting-backend.js";
 import { QuotingError } from "../../src/quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import { cliEntry } from "../support/paths.js";
-import { buildFakeDcap, FAKE, FAKE_DCAP_SOURCE, makeDevRoot, type FakeDcap } from "./fake-dcap/fake-dcap.js";
+import { buildFakeDcap, buildFakeDcapWithDependency, FAKE, makeDevRoot, type FakeDcap } from "./fake-dcap/fake-dcap.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const START_TIMEOUT_MS = 30_000;
@@ -190,14 +190,7 @@ describe("quote-helper --backend dcap, as a process", () => {
   });
 
   it("names a dependency the loader cannot find and how to point at it; --dcap-search-path finds it", async () => {
-    const depDir = path.join(dir, "deps");
-    const libDir = path.join(dir, "lib");
-    mkdirSync(depDir);
-    mkdirSync(libDir);
-    writeFileSync(path.join(dir, "dep.c"), "int fake_qe3_logic_present(void) { return 1; }\n");
-    execFileSync("cc", ["-shared", "-fPIC", "-o", path.join(depDir, "libsgx_qe3_logic.so"), "-Wl,-soname,libsgx_qe3_logic.so", path.join(dir, "dep.c")]);
-    const withDep = path.join(libDir, "libsgx_dcap_ql.so.1");
-    execFileSync("cc", ["-shared", "-fPIC", "-o", withDep, FAKE_DCAP_SOURCE, `-L${depDir}`, "-Wl,--no-as-needed", "-l:libsgx_qe3_logic.so"]);
+    const { libraryPath: withDep, dependency, depDir } = buildFakeDcapWithDependency(path.join(dir, "with-dep"));
 
     const failed = spawnSync([cliEntry, "quote-helper", "--backend", "dcap", "--dcap-library", withDep, "--socket", path.join(dir, "dep.sock"), "--metrics-addr", "127.0.0.1:0"]);
     assert.notEqual(failed.code, 0);
@@ -209,7 +202,7 @@ describe("quote-helper --backend dcap, as a process", () => {
     try {
       assert.equal((await readyz(helper.metricsPort)).status, 200);
       const maps = readFileSync(`/proc/${helper.child.pid}/maps`, "utf8");
-      assert.ok(maps.includes(path.join(depDir, "libsgx_qe3_logic.so")), "the dependency was loaded from the search path");
+      assert.ok(maps.includes(dependency), "the dependency was loaded from the search path");
     } finally {
       await helper.stop();
     }

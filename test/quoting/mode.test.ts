@@ -10,7 +10,7 @@ import { AesmError } from "../../src/aesm/error-codes.js";
 import { DEFAULT_AESM_SOCKET } from "../../src/aesm/sizes.js";
 import { QuotingModeError, selectQuoting, type QuotingOptions } from "../../src/quoting/index.js";
 import { initPlatform } from "../../src/sim/platform/init.js";
-import { buildFakeDcap, FAKE, type FakeDcap } from "./fake-dcap/fake-dcap.js";
+import { buildFakeDcap, buildFakeDcapWithDependency, FAKE, type FakeDcap } from "./fake-dcap/fake-dcap.js";
 import { startHelper, type HelperProcess } from "../quotehelper/support.js";
 import { failed, ok, runProbe } from "./fixtures/run-probe.js";
 
@@ -82,6 +82,16 @@ describe("the quoting mode of a process", () => {
     assert.match(e.message, /^Intel DCAP quote library not found \(/);
     assert.match(e.message, /SGX_AESM_ADDR.*CONFCOM_SIM_STATE=DIR/);
     assert.doesNotMatch(e.message, /--simulate|--dcap/, "a library user is told about environment variables, not CLI flags");
+  });
+
+  it("in-proc-dcap names a dependency the loader cannot find, and dcapSearchPath finds it", async () => {
+    const { libraryPath, depDir } = buildFakeDcapWithDependency(path.join(dir, "with-dep"));
+    const [, missing] = await runProbe([{ op: "configure", options: { dcapLibraryPath: libraryPath } }, { op: "targetInfo" }], fake.env);
+    const e = failed(missing);
+    assert.match(e.message, /its dependency libsgx_qe3_logic\.so was not found .*LD_LIBRARY_PATH/);
+    assert.doesNotMatch(e.message, /--dcap-search-path|--simulate/);
+    const [, ti] = await runProbe([{ op: "configure", options: { dcapLibraryPath: libraryPath, dcapSearchPath: [depDir] } }, { op: "targetInfo" }], fake.env);
+    assert.equal(ok(ti), FAKE.targetInfo.toString("hex"));
   });
 
   for (const value of ["", "1"]) {

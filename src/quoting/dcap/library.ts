@@ -39,7 +39,7 @@ export class DcapLibraryNotFoundError extends Error {
       missingDependency
         ? `Intel DCAP quote library ${libraryPath} cannot be loaded: its dependency ${missingDependency} was not found ` +
             `(not on the dynamic loader's search path${searched.length ? ` nor in ${searched.join(", ")}` : ""}); ` +
-            `install the package that ships it, or put its directory on LD_LIBRARY_PATH before the process starts or in the library search path`
+            `install the package that ships it, or put its directory on LD_LIBRARY_PATH before the process starts, or in the dependency search path`
         : `Intel DCAP quote library not found (${libraryPath}: ${reason})`,
     );
     this.name = "DcapLibraryNotFoundError";

@@ -1,7 +1,7 @@
 // Builds test/quoting/fake-dcap/fake_dcap_ql.c into a temporary shared library and binds its test
 // controls. The library's state is per process (dlopen returns one handle per path), so tests reset it.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import koffi from "koffi";
@@ -91,4 +91,22 @@ export function makeDevRoot(dir: string, nodes: readonly string[] = ["sgx_enclav
   mkdirSync(path.join(dir, "dev"), { recursive: true });
   for (const n of nodes) symlinkSync("/dev/null", path.join(dir, "dev", n));
   return dir;
+}
+
+/**
+ * The fake built to need a dependency, libsgx_qe3_logic.so (as Intel's libsgx_dcap_ql does, with no
+ * RUNPATH), kept in another directory: `dir`/lib/libsgx_dcap_ql.so.1 and `dir`/deps/libsgx_qe3_logic.so.
+ */
+export function buildFakeDcapWithDependency(dir: string): { libraryPath: string; dependency: string; depDir: string } {
+  const depDir = path.join(dir, "deps");
+  const libDir = path.join(dir, "lib");
+  mkdirSync(depDir, { recursive: true });
+  mkdirSync(libDir, { recursive: true });
+  const source = path.join(dir, "qe3_logic.c");
+  writeFileSync(source, "int fake_qe3_logic_present(void) { return 1; }\n");
+  const dependency = path.join(depDir, "libsgx_qe3_logic.so");
+  execFileSync("cc", ["-shared", "-fPIC", "-o", dependency, "-Wl,-soname,libsgx_qe3_logic.so", source]);
+  const libraryPath = path.join(libDir, "libsgx_dcap_ql.so.1");
+  execFileSync("cc", ["-shared", "-fPIC", "-o", libraryPath, FAKE_DCAP_SOURCE, `-L${depDir}`, "-Wl,--no-as-needed", "-l:libsgx_qe3_logic.so"]);
+  return { libraryPath, dependency, depDir };
 }
