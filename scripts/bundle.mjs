@@ -3,7 +3,7 @@
 // entry holds the command table, and each concern's lazy import() is a chunk beside it (chunk-*.mjs),
 // so a daemon loads only its own command's code. Beside them: the quote helper's worker-thread entry
 // points, loaded by URL relative to the code that starts them (worker.js, backends/*.js), which is why
-// chunks sit in the same directory. koffi is native: it stays external and is copied, with the prebuilt
+// chunks sit in the same directory. (The dcap backend is no worker: it is a chunk the CLI imports.) koffi is native: it stays external and is copied, with the prebuilt
 // binary package of this platform (@koromix/koffi-<os>-<arch>), into dist/bundle/node_modules, so
 // dist/bundle is the whole payload the image ships (the Dockerfile copies it as is).
 import { build } from "esbuild";
@@ -32,7 +32,6 @@ const common = {
 const workers = [
   ["src/quotehelper/pool/worker.js", "worker.js"],
   ["src/quotehelper/backends/simulated.js", "backends/simulated.js"],
-  ["src/quotehelper/backends/dcap.js", "backends/dcap.js"],
 ];
 
 rmSync(out, { recursive: true, force: true });

@@ -75,13 +75,16 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
 /**
  * The ops endpoint of a daemon that is healthy while it runs, plus its graceful stop: on SIGTERM or
  * SIGINT /readyz turns 503 (so nothing new is routed here), `stop` runs, then the endpoint closes.
+ * `ready`, when given, must also pass for /readyz to be 200.
  */
-export async function serveOpsUntilShutdown(opts: Omit<OpsServerOptions, "healthy" | "ready"> & { stop: () => Promise<void> }): Promise<OpsServer> {
+export async function serveOpsUntilShutdown(
+  opts: Omit<OpsServerOptions, "healthy" | "ready"> & { stop: () => Promise<void>; ready?: Probe },
+): Promise<OpsServer> {
   let serving = true;
   const ops = await startOpsServer({
     ...opts,
     healthy: () => ({ ok: true }),
-    ready: () => (serving ? { ok: true } : { ok: false, reason: "shutting down" }),
+    ready: () => (!serving ? { ok: false, reason: "shutting down" } : (opts.ready?.() ?? { ok: true })),
   });
   onShutdown(opts.log, async () => {
     serving = false;

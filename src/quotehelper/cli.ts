@@ -11,7 +11,7 @@ import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { CliError, parseCount } from "../cli/errors.js";
 import { createLogger } from "../common/log.js";
 import { serveOpsUntilShutdown } from "../common/ops-server.js";
-import { QuotingError } from "../quoting/backend.js";
+import { QuotingError, type QuotingBackend } from "../quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
 import { SocketInUseError } from "./socket-file.js";
@@ -29,6 +29,12 @@ interface QuoteHelperFlags extends DaemonOptions {
   simState?: string;
   backend?: string;
   dcapLibrary?: string;
+  dcapSearchPath?: string[];
+  qe3Path?: string;
+  pcePath?: string;
+  idePath?: string;
+  qplPath?: string;
+  devRoot: string;
   workers?: number;
   minWorkers: number;
   workerIdleMs: number;
@@ -55,11 +61,17 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     )
     // One flag wins silently otherwise: a rendered `--backend=dcap` beside `--simulate` would quote with Intel's library.
     .addOption(new Option("--backend <name>", "dcap (Intel's libsgx_dcap_ql, on real hardware) or simulated; default dcap").conflicts("simulate"))
-    .option("--dcap-library <path>", "libsgx_dcap_ql to load (with --backend dcap)")
-    .option("--workers <n>", "quoting worker threads (default: the number of cores; 1 for dcap)", parseCount("--workers", 256))
-    .option("--min-workers <n>", "quoting workers kept while idle (one always starts to check the backend, then retires); more start under load, up to --workers", parseCount("--min-workers", 256), 0)
-    .option("--worker-idle-ms <ms>", "idle time after which a worker beyond --min-workers exits", parseCount("--worker-idle-ms"), 30_000)
-    .option("--max-queue <n>", "quote requests allowed to wait for a worker; beyond, BUSY (18)", parseCount("--max-queue"), 256)
+    .option("--dcap-library <path>", "libsgx_dcap_ql to load (with --backend dcap); default libsgx_dcap_ql.so.1 through the loader's search path")
+    .option("--dcap-search-path <dir>", "where to find the library's dependencies the loader does not (libsgx_qe3_logic.so, libsgx_pce_logic.so.1, libsgx_urts.so.2); repeatable. The library's own directory is always searched", collect)
+    .option("--qe3-path <file>", "Intel's QE3 enclave (libsgx_qe3.signed.so.1), given to sgx_ql_set_path; default: where the library looks")
+    .option("--pce-path <file>", "Intel's PCE enclave (libsgx_pce.signed.so.1), given to sgx_ql_set_path")
+    .option("--ide-path <file>", "Intel's ID enclave (libsgx_id_enclave.signed.so.1), given to sgx_ql_set_path")
+    .option("--qpl-path <file>", "the quote provider library (libdcap_quoteprov.so.1), given to sgx_ql_set_path")
+    .option("--dev-root <dir>", "where /dev/sgx_enclave and /dev/sgx_provision are checked for readiness (dcap)", "/")
+    .option("--workers <n>", "quoting worker threads (simulated backend; default: the number of cores). dcap quotes in the main process, one call at a time", parseCount("--workers", 256))
+    .option("--min-workers <n>", "quoting workers kept while idle (simulated backend; one always starts to check the backend, then retires); more start under load, up to --workers", parseCount("--min-workers", 256), 0)
+    .option("--worker-idle-ms <ms>", "idle time after which a worker beyond --min-workers exits (simulated backend)", parseCount("--worker-idle-ms"), 30_000)
+    .option("--max-queue <n>", "quote requests allowed to wait for a worker (dcap: for the library); beyond, BUSY (18)", parseCount("--max-queue"), 256)
     .option("--max-frame-size <bytes>", "largest request frame accepted", parseCount("--max-frame-size", 0xffffffff), DEFAULT_MAX_REQUEST_FRAME)
     .option("--read-timeout-ms <ms>", "time a client has to send its whole request", parseCount("--read-timeout-ms"), 5000)
     .option("--write-timeout-ms <ms>", "time a client has to read its whole response", parseCount("--write-timeout-ms"), 5000)
@@ -70,7 +82,9 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     "after",
     `
 Metrics (/metrics): confcom_quotehelper_requests_total{type,result}, _request_duration_seconds{type},
-_requests_in_flight, _queue_depth, _connections, _connections_dropped_total{reason}. /readyz is 200 while the socket is served.
+_requests_in_flight, _queue_depth, _connections, _connections_dropped_total{reason}. /readyz is 200 while the socket is served and, with
+--backend dcap, while a quote can be made: the SGX device nodes are there and the library returned the
+QE's target info (checked at start; while not ready after 5 s, doubling to 5 min; once ready every minute).
 
 Example (no SGX hardware):
   confcom sim init --state ~/sgx-sim && confcom quote-helper --simulate --sim-state ~/sgx-sim --socket ~/aesmd/aesm.socket`,
@@ -122,19 +136,20 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   if (!/^0?[0-7]{3,4}$/.test(flags.socketMode)) throw new CliError(`--socket-mode must be octal, e.g. 0777, got "${flags.socketMode}"`, 2);
   const log = createLogger({ component: "quote-helper", level: flags.logLevel });
   const simulated = backendName === "simulated";
-  const backend = await WorkerPoolBackend.start({
-    name: backendName,
-    module: new URL(simulated ? "./backends/simulated.js" : "./backends/dcap.js", import.meta.url).href,
-    options: simulated ? { stateDir: flags.simState } : { libraryPath: flags.dcapLibrary },
-    // Intel's library is one QE per process and not thread-safe: a single worker serializes it.
-    size: simulated ? (flags.workers ?? availableParallelism()) : 1,
-    minWorkers: flags.minWorkers,
-    idleMs: flags.workerIdleMs,
-    maxQueue: flags.maxQueue,
-    log,
-  }).catch((err: Error) => {
-    throw new CliError(`cannot start the ${backendName} backend: ${err.message}`);
-  });
+  const backend: QuotingBackend & { queueDepth(): number; readiness?(): { ok: boolean; reason?: string } } = simulated
+    ? await WorkerPoolBackend.start({
+        name: backendName,
+        module: new URL("./backends/simulated.js", import.meta.url).href,
+        options: { stateDir: flags.simState },
+        size: flags.workers ?? availableParallelism(),
+        minWorkers: flags.minWorkers,
+        idleMs: flags.workerIdleMs,
+        maxQueue: flags.maxQueue,
+        log,
+      }).catch((err: Error) => {
+        throw new CliError(`cannot start the ${backendName} backend: ${err.message}`);
+      })
+    : await startDcap(flags, log);
   let helper;
   try {
     helper = await startQuoteHelper({
@@ -155,7 +170,37 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
     if (err instanceof QuotingError) throw new CliError(`the ${backendName} backend failed: ${err.message}`);
     throw err;
   }
-  await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: helper.metrics.registry, log, stop: () => helper.close() });
+  await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: helper.metrics.registry, log, stop: () => helper.close(), ready: backend.readiness?.bind(backend) });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Intel's library in this process (see backends/dcap.ts); a load failure says what to do about it. */
+async function startDcap(flags: QuoteHelperFlags, log: ReturnType<typeof createLogger>) {
+  const [{ startDcapBackend }, { DcapLibraryNotFoundError }] = await Promise.all([import("./backends/dcap.js"), import("../quoting/dcap/library.js")]);
+  try {
+    return await startDcapBackend(
+      {
+        libraryPath: flags.dcapLibrary,
+        searchPath: flags.dcapSearchPath,
+        paths: flags.qe3Path || flags.pcePath || flags.idePath || flags.qplPath ? { qe3: flags.qe3Path, pce: flags.pcePath, ide: flags.idePath, qpl: flags.qplPath } : undefined,
+        maxQueue: flags.maxQueue,
+        devRoot: flags.devRoot,
+      },
+      log,
+    );
+  } catch (err) {
+    if (err instanceof DcapLibraryNotFoundError) {
+      const fix = err.missingDependency
+        ? `pass --dcap-search-path DIR with the directory that holds ${err.missingDependency}, or set LD_LIBRARY_PATH=DIR`
+        : "install libsgx-dcap-ql or point --dcap-library at it; on a machine without SGX, use --simulate";
+      throw new CliError(`cannot start the dcap backend: ${err.message}. ${fix}`);
+    }
+    if (err instanceof QuotingError) throw new CliError(`cannot start the dcap backend: ${err.message}`);
+    throw err;
+  }
 }
 
 /** A failed client call as the CLI reports it: the sgx_status_t name first, exit code 1. */

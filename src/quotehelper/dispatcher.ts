@@ -13,7 +13,7 @@ import type { FrameHandler } from "./transport.js";
 export function createDispatcher(ctx: HandlerContext, log: Logger, metrics: QuoteHelperMetrics): FrameHandler {
   // Clients choose what fails: one line per kind of failure per interval, with a count.
   const unparseable = throttledLog(log, "warn", "unparseable request; closing the connection without a response");
-  const refused = throttledLog(log, "info", "request failed");
+  const refused = throttledLog(log, "warn", "request failed");
   const failed = throttledLog(log, "error", "request failed");
   return async (payload) => {
     let req: AesmRequest;
@@ -33,8 +33,10 @@ export function createDispatcher(ctx: HandlerContext, log: Logger, metrics: Quot
       res = isLegacyKind(kind) ? await legacy({ kind }) : await (HANDLERS[kind] as Handler<typeof kind>)(req as never, ctx);
     } catch (err) {
       res = { kind: req.kind, errorCode: codeOf(err) } as AesmResponse;
+      // A refused request (the backend's own answer) is a warning; anything else is our bug.
       const code = aesmErrorName(res.errorCode);
-      (err instanceof QuotingError ? refused : failed).add(`${req.kind} ${code}`, { type: req.kind, code, err: (err as Error).message.slice(0, 200) });
+      if (err instanceof QuotingError) refused.add(`${req.kind} ${code}`, { type: req.kind, code, err: err.detail.slice(0, 200) });
+      else failed.add(`${req.kind} ${code}`, { type: req.kind, code, err: (err as Error).message.slice(0, 200) });
     } finally {
       metrics.inFlight.dec();
       stopTimer();

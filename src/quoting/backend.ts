@@ -5,11 +5,18 @@ import { AesmError, aesmErrorName } from "../aesm/error-codes.js";
 
 /** A quoting failure, carrying the AESM error code that aesmd would have answered with. */
 export class QuotingError extends Error {
+  /** The message without the "NAME (code): " prefix. */
+  readonly detail: string;
+
   constructor(
     readonly code: AesmError,
     message: string,
   ) {
-    super(`${aesmErrorName(code)} (${code}): ${message}`);
+    const prefix = `${aesmErrorName(code)} (${code}): `;
+    // A message that already carries the prefix (an error rebuilt from another thread's) keeps one.
+    const detail = message.startsWith(prefix) ? message.slice(prefix.length) : message;
+    super(prefix + detail);
+    this.detail = detail;
     this.name = "QuotingError";
   }
 }

@@ -26,12 +26,14 @@ export interface QuotingOptions {
   simulate?: { stateDir: string };
   /** In-proc DCAP: the library's path (default libsgx_dcap_ql.so.1 through the loader's search path). */
   dcapLibraryPath?: string;
+  /** In-proc DCAP: directories holding the library's dependencies when the dynamic loader does not find them. */
+  dcapSearchPath?: string[];
 }
 
 /** The mode and the settings that apply to it; everything else in the options is ignored. */
 export type QuotingSelection =
   | { mode: "out-of-proc"; socketPath: string; timeoutMs?: number }
-  | { mode: "in-proc-dcap"; libraryPath: string }
+  | { mode: "in-proc-dcap"; libraryPath: string; searchPath?: string[] }
   | { mode: "in-proc-simulated"; stateDir: string };
 
 export class QuotingModeError extends Error {
@@ -49,7 +51,8 @@ export function selectQuoting(env: NodeJS.ProcessEnv, options: QuotingOptions = 
     if (stateDir === "") throw new QuotingModeError(`${SIM_STATE_ENV} is set but empty: give it a platform state directory or unset it`);
     return { mode: "in-proc-simulated", stateDir: path.resolve(stateDir) };
   }
-  return { mode: "in-proc-dcap", libraryPath: options.dcapLibraryPath ?? DEFAULT_DCAP_QL_LIBRARY };
+  const libraryPath = options.dcapLibraryPath ?? DEFAULT_DCAP_QL_LIBRARY;
+  return options.dcapSearchPath?.length ? { mode: "in-proc-dcap", libraryPath, searchPath: options.dcapSearchPath } : { mode: "in-proc-dcap", libraryPath };
 }
 
 interface Session {
@@ -64,7 +67,7 @@ function describeSelection(s: QuotingSelection): string {
     case "out-of-proc":
       return `out-of-proc (socket ${s.socketPath}${s.timeoutMs === undefined ? "" : `, timeout ${s.timeoutMs} ms`})`;
     case "in-proc-dcap":
-      return `in-proc-dcap (${s.libraryPath})`;
+      return `in-proc-dcap (${s.libraryPath}${s.searchPath ? `, dependencies from ${s.searchPath.join(":")}` : ""})`;
     case "in-proc-simulated":
       return `in-proc-simulated (state ${s.stateDir})`;
   }
@@ -85,13 +88,13 @@ async function openBackend(s: QuotingSelection): Promise<QuotingBackend> {
     }
     case "in-proc-dcap":
       // Before any await, so within the call that chose the mode: the library reads SGX_AESM_ADDR as it loads.
-      return openDcap(s.libraryPath);
+      return openDcap(s.libraryPath, s.searchPath);
   }
 }
 
-function openDcap(libraryPath: string): DcapQuotingBackend {
+function openDcap(libraryPath: string, searchPath?: string[]): DcapQuotingBackend {
   try {
-    return new DcapQuotingBackend({ libraryPath });
+    return new DcapQuotingBackend({ libraryPath, searchPath });
   } catch (e) {
     if (!(e instanceof DcapLibraryNotFoundError)) throw e;
     throw new QuotingModeError(

@@ -22,7 +22,7 @@ before(async () => {
 after(() => fake?.close());
 
 test("the bundle is the code-split CLI (entry and chunks side by side) plus the quote helper's worker entry points", () => {
-  for (const f of ["confcom.mjs", "worker.js", "backends/simulated.js", "backends/dcap.js", "package.json"]) {
+  for (const f of ["confcom.mjs", "worker.js", "backends/simulated.js", "attestation-app.mjs", "package.json"]) {
     assert.ok(existsSync(path.join(repoRoot, "dist/bundle", f)), f);
   }
   const chunks = readdirSync(path.join(repoRoot, "dist/bundle")).filter((f) => /^chunk-[A-Z0-9]+\.mjs$/.test(f));

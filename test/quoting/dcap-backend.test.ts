@@ -1,6 +1,13 @@
 // DcapQuotingBackend through real FFI calls into a C library with libsgx_dcap_ql's ABI.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { promisify } from "node:util";
+import { pino } from "pino";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { AesmError } from "../../src/aesm/error-codes.js";
@@ -12,9 +19,9 @@ import {
   Quote3Error,
   UNKNOWN_PUB_KEY_ID,
 } from "../../src/quoting/dcap/index.js";
-import { loadDcapQlLibrary } from "../../src/quoting/dcap/library.js";
+import { loadDcapQlLibrary, QlPathType } from "../../src/quoting/dcap/library.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
-import { buildFakeDcap, FAKE, type FakeDcap } from "./fake-dcap/fake-dcap.js";
+import { buildFakeDcap, FAKE, makeDevRoot, type FakeDcap } from "./fake-dcap/fake-dcap.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 
@@ -107,11 +114,14 @@ describe("DcapQuotingBackend over a libsgx_dcap_ql-compatible library", () => {
     [Quote3Error.SGX_QL_ENCLAVE_LOST, AesmError.ENCLAVE_LOST, "SGX_QL_ENCLAVE_LOST"],
     [Quote3Error.SGX_QL_ENCLAVE_LOAD_ERROR, AesmError.ENCLAVE_LOAD_ERROR, "SGX_QL_ENCLAVE_LOAD_ERROR"],
     [Quote3Error.SGX_QL_KEY_CERTIFCATION_ERROR, AesmError.KEY_CERTIFICATION_ERROR, "SGX_QL_KEY_CERTIFCATION_ERROR"],
-    [Quote3Error.SGX_QL_NETWORK_ERROR, AesmError.NETWORK_ERROR, "SGX_QL_NETWORK_ERROR"],
-    [Quote3Error.SGX_QL_NO_DEVICE, AesmError.NO_DEVICE_ERROR, "SGX_QL_NO_DEVICE"],
-    [Quote3Error.SGX_QL_SERVICE_UNAVAILABLE, AesmError.SERVICE_UNAVAILABLE, "SGX_QL_SERVICE_UNAVAILABLE"],
-    [Quote3Error.SGX_QL_SERVICE_TIMEOUT, AesmError.SERVICE_UNAVAILABLE, "SGX_QL_SERVICE_TIMEOUT"],
-    [Quote3Error.SGX_QL_ERROR_BUSY, AesmError.BUSY, "SGX_QL_ERROR_BUSY"],
+    // Past 0xE018 Intel's aesmd answers UNEXPECTED_ERROR; the message says what it was.
+    [Quote3Error.SGX_QL_NETWORK_ERROR, AesmError.UNEXPECTED_ERROR, "SGX_QL_NETWORK_ERROR"],
+    [Quote3Error.SGX_QL_ERROR_INVALID_PRIVILEGE, AesmError.UNEXPECTED_ERROR, "SGX_QL_ERROR_INVALID_PRIVILEGE (0xE035): no access to the provisioning device"],
+    [Quote3Error.SGX_QL_PLATFORM_UNKNOWN, AesmError.UNEXPECTED_ERROR, "SGX_QL_PLATFORM_UNKNOWN (0xE047): the PCCS does not know this platform"],
+    [Quote3Error.SGX_QL_CERTS_UNAVAILABLE, AesmError.UNEXPECTED_ERROR, "SGX_QL_CERTS_UNAVAILABLE (0xE049)"],
+    [Quote3Error.SGX_QL_ROOT_CA_UNTRUSTED, AesmError.UNEXPECTED_ERROR, "SGX_QL_ROOT_CA_UNTRUSTED (0xE065)"],
+    [Quote3Error.SGX_QL_NO_DEVICE, AesmError.UNEXPECTED_ERROR, "SGX_QL_NO_DEVICE"],
+    [Quote3Error.SGX_QL_SERVICE_TIMEOUT, AesmError.UNEXPECTED_ERROR, "SGX_QL_SERVICE_TIMEOUT"],
     [0xe027, AesmError.UNEXPECTED_ERROR, "UNKNOWN_QUOTE3_ERROR (0xE027)"],
   ];
   for (const [code, aesm, name] of mapped) {
@@ -238,10 +248,140 @@ describe("DcapQuotingBackend over a libsgx_dcap_ql-compatible library", () => {
   });
 });
 
+describe("the fake library behaves as Intel's where it matters", () => {
+  let fake: FakeDcap;
+  let dir: string;
+
+  before(() => {
+    fake = buildFakeDcap();
+    dir = mkdtempSync(path.join(os.tmpdir(), "fake-dcap-behaviour-"));
+  });
+  beforeEach(() => {
+    fake.reset();
+    fake.setDevRoot(fake.devRoot);
+  });
+  after(() => {
+    fake.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("zeroes the target info on entry, even when the call then fails", async () => {
+    const lib = loadDcapQlLibrary(fake.libraryPath);
+    const ti = Buffer.alloc(512, 0xff);
+    fake.failNext(Quote3Error.SGX_QL_ERROR_UNEXPECTED);
+    assert.equal(await lib.getTargetInfo(ti), Quote3Error.SGX_QL_ERROR_UNEXPECTED);
+    assert.ok(ti.equals(Buffer.alloc(512)), "the target info was not zeroed");
+  });
+
+  it("refuses load policies other than 0 and 1 with SGX_QL_UNSUPPORTED_LOADING_POLICY (0xE00C)", async () => {
+    const lib = loadDcapQlLibrary(fake.libraryPath);
+    assert.equal(await lib.setEnclaveLoadPolicy(7 as EnclaveLoadPolicy), 0xe00c);
+    assert.equal(fake.loadPolicy(), -1);
+    const backend = new DcapQuotingBackend({ libraryPath: fake.libraryPath, enclaveLoadPolicy: 2 as EnclaveLoadPolicy });
+    await assert.rejects(backend.quoteSize(KEY), isQuotingError(AesmError.UNSUPPORTED_LOADING_POLICY, "sgx_qe_set_enclave_load_policy", "0xE00C"));
+  });
+
+  it("reads SGX_AESM_ADDR when loaded: a process that had it set gets UNSUPPORTED_MODE from the policy call", async () => {
+    const script = `import koffi from ${JSON.stringify(import.meta.resolve("koffi"))};
+      const lib = koffi.load(${JSON.stringify(fake.libraryPath)});
+      const policy = lib.func("uint32_t sgx_qe_set_enclave_load_policy(int policy)");
+      const oop = lib.func("int32_t fake_dcap_out_of_proc(void)");
+      process.stdout.write(JSON.stringify([oop(), policy(0)]));`;
+    const run = (env: Record<string, string>) =>
+      promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 20_000 });
+    assert.deepEqual(JSON.parse((await run({ SGX_AESM_ADDR: "" })).stdout), [1, 0xe03e]);
+    assert.deepEqual(JSON.parse((await run({})).stdout), [0, 0]);
+    assert.equal(fake.outOfProc(), false, "this process never had SGX_AESM_ADDR set");
+  });
+
+  it("fails as Intel's does without the devices: target info 0xE00D (PCE), quotes 0xE016 (QE3), no provision node 0xE035", async () => {
+    const lib = loadDcapQlLibrary(fake.libraryPath);
+    const none = path.join(dir, "none");
+    makeDevRoot(none, []);
+    fake.setDevRoot(none);
+    assert.equal(await lib.getTargetInfo(Buffer.alloc(512)), 0xe00d);
+    assert.equal(await lib.getQuoteSize(new Uint32Array(1)), 0xe016);
+    assert.equal(await lib.getQuote(appReport(), FAKE.defaultQuoteSize, Buffer.alloc(FAKE.defaultQuoteSize)), 0xe016);
+    fake.setDevRoot(makeDevRoot(path.join(dir, "enclave-only"), ["sgx_enclave"]));
+    assert.equal(await lib.getTargetInfo(Buffer.alloc(512)), 0xe035);
+    assert.equal(await lib.getQuoteSize(new Uint32Array(1)), 0, "the QE3 needs no provision key");
+  });
+
+  it("binds sgx_ql_set_path: the QE3, PCE, IDE and QPL paths are given before any other call", async () => {
+    const files = Object.fromEntries(["qe3", "pce", "ide", "qpl"].map((k) => [k, path.join(dir, `${k}.so`)])) as Record<"qe3" | "pce" | "ide" | "qpl", string>;
+    for (const f of Object.values(files)) writeFileSync(f, "");
+    const backend = new DcapQuotingBackend({ libraryPath: fake.libraryPath, paths: files });
+    await backend.quoteSize(KEY);
+    assert.equal(fake.path(QlPathType.QE3), files.qe3);
+    assert.equal(fake.path(QlPathType.PCE), files.pce);
+    assert.equal(fake.path(QlPathType.IDE), files.ide);
+    assert.equal(fake.path(QlPathType.QPL), files.qpl);
+    const missing = new DcapQuotingBackend({ libraryPath: fake.libraryPath, paths: { qe3: path.join(dir, "nope.so") } });
+    await assert.rejects(missing.initQuote(KEY), isQuotingError(AesmError.PARAMETER_ERROR, "sgx_ql_set_path(QE3,", "nope.so", "SGX_QL_ERROR_INVALID_PARAMETER"));
+  });
+
+  it("checkReady: device nodes first, then the QE's target info; describe() reports the library and the QE", async () => {
+    const none = path.join(dir, "ready-none");
+    makeDevRoot(none, []);
+    fake.setDevRoot(none);
+    const backend = new DcapQuotingBackend({ libraryPath: fake.libraryPath, devRoot: none });
+    assert.equal(backend.readiness().ok, false);
+    const r = await backend.checkReady();
+    assert.equal(r.ok, false);
+    assert.match(r.reason!, /no enclave device/);
+    assert.equal(fake.calls(), 0, "no library call without the devices");
+    const devices = makeDevRoot(path.join(dir, "ready-dev"), ["sgx_enclave", "sgx_provision"]);
+    const withDevices = new DcapQuotingBackend({ libraryPath: fake.libraryPath, devRoot: devices });
+    // The devices are there, but the library still cannot create the PCE (it looks elsewhere): not ready, and why.
+    const refused = await withDevices.checkReady();
+    assert.equal(refused.ok, false);
+    assert.match(refused.reason!, /sgx_qe_get_target_info failed with SGX_QL_INTERFACE_UNAVAILABLE \(0xE00D\)/);
+    fake.setDevRoot(devices);
+    assert.deepEqual(await withDevices.checkReady(), { ok: true });
+    assert.deepEqual(withDevices.describe(), { backendVersion: "1", qeIdentity: FAKE.targetInfo.subarray(0, 32).toString("hex") });
+  });
+
+  it("refuses with BUSY beyond maxQueue waiting calls", async () => {
+    const backend = new DcapQuotingBackend({ libraryPath: fake.libraryPath, maxQueue: 2 });
+    fake.setDelayUs(20_000);
+    const calls = Array.from({ length: 5 }, () => backend.quoteSize(KEY).then(() => "ok", (e: QuotingError) => AesmError[e.code]));
+    assert.equal(backend.queueDepth(), 2);
+    assert.deepEqual(await Promise.all(calls), ["ok", "ok", "ok", "BUSY", "BUSY"]);
+  });
+
+  it("Intel's trace lines and C stdio output become log lines at their level, with the library as source", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const log = pino({ level: "debug", formatters: { level: (label) => ({ level: label }) } }, sink);
+    const backend = new DcapQuotingBackend({ libraryPath: fake.libraryPath, log });
+    const none = path.join(dir, "trace-none");
+    makeDevRoot(none, []);
+    fake.setDevRoot(none);
+    await assert.rejects(backend.initQuote(KEY), isQuotingError(AesmError.INTERFACE_UNAVAILABLE));
+    const deadline = Date.now() + 5_000;
+    while (lines.length < 2 && Date.now() < deadline) await nextTurn();
+    const stdio = lines.find((l) => l.stream === "stderr");
+    const trace = lines.find((l) => l.trace === 1);
+    assert.ok(stdio && trace, JSON.stringify(lines));
+    assert.equal(stdio.level, "error");
+    assert.equal(stdio.msg, "[get_driver_type urts_internal.cpp:63] Failed to open Intel SGX device.");
+    assert.equal(stdio.source, "libsgx_dcap_ql");
+    assert.equal(trace.level, "error");
+    assert.match(String(trace.msg), /sgx_create_enclave for pce fail \[load_pce\], SGXError:2006\.$/);
+    assert.equal(trace.source, "libsgx_dcap_ql");
+  });
+});
+
 describe("DcapQuotingBackend without the library", () => {
   const notFound = (libraryPath: string, detail: string) => (e: unknown) => {
     assert.ok(e instanceof DcapLibraryNotFoundError, String(e));
-    assert.match(e.message, /^Intel DCAP quote library not found: install libsgx-dcap-ql or use --simulate/);
+    assert.match(e.message, /^Intel DCAP quote library not found \(/);
+    assert.doesNotMatch(e.message, /--simulate/, "library users have no CLI flags");
     assert.ok(e.message.includes(detail), e.message);
     assert.equal(e.libraryPath, libraryPath);
     return true;

@@ -10,7 +10,7 @@ import { AesmError } from "../../src/aesm/error-codes.js";
 import { DEFAULT_AESM_SOCKET } from "../../src/aesm/sizes.js";
 import { QuotingModeError, selectQuoting, type QuotingOptions } from "../../src/quoting/index.js";
 import { initPlatform } from "../../src/sim/platform/init.js";
-import { buildFakeDcap, FAKE, type FakeDcap } from "./fake-dcap/fake-dcap.js";
+import { buildFakeDcap, buildFakeDcapWithDependency, FAKE, type FakeDcap } from "./fake-dcap/fake-dcap.js";
 import { startHelper, type HelperProcess } from "../quotehelper/support.js";
 import { failed, ok, runProbe } from "./fixtures/run-probe.js";
 
@@ -64,6 +64,7 @@ describe("the quoting mode of a process", () => {
   it("is in-proc-dcap without SGX_AESM_ADDR, through the library given", async () => {
     const [mode, ti, size, quote] = await runProbe(
       [{ op: "configure", options: { dcapLibraryPath: fake.libraryPath } }, { op: "targetInfo" }, { op: "quoteSize" }, { op: "quote", reportHex: "01".repeat(432) }],
+      fake.env,
     );
     assert.equal(ok(mode), "in-proc-dcap");
     assert.equal(ok(ti), FAKE.targetInfo.toString("hex"));
@@ -78,8 +79,19 @@ describe("the quoting mode of a process", () => {
     assert.equal(ok(mode), "in-proc-dcap");
     const e = failed(ti);
     assert.equal(e.name, "QuotingModeError");
-    assert.match(e.message, /^Intel DCAP quote library not found: install libsgx-dcap-ql or use --simulate/);
+    assert.match(e.message, /^Intel DCAP quote library not found \(/);
     assert.match(e.message, /SGX_AESM_ADDR.*CONFCOM_SIM_STATE=DIR/);
+    assert.doesNotMatch(e.message, /--simulate|--dcap/, "a library user is told about environment variables, not CLI flags");
+  });
+
+  it("in-proc-dcap names a dependency the loader cannot find, and dcapSearchPath finds it", async () => {
+    const { libraryPath, depDir } = buildFakeDcapWithDependency(path.join(dir, "with-dep"));
+    const [, missing] = await runProbe([{ op: "configure", options: { dcapLibraryPath: libraryPath } }, { op: "targetInfo" }], fake.env);
+    const e = failed(missing);
+    assert.match(e.message, /its dependency libsgx_qe3_logic\.so was not found .*LD_LIBRARY_PATH/);
+    assert.doesNotMatch(e.message, /--dcap-search-path|--simulate/);
+    const [, ti] = await runProbe([{ op: "configure", options: { dcapLibraryPath: libraryPath, dcapSearchPath: [depDir] } }, { op: "targetInfo" }], fake.env);
+    assert.equal(ok(ti), FAKE.targetInfo.toString("hex"));
   });
 
   for (const value of ["", "1"]) {
@@ -103,7 +115,7 @@ describe("the quoting mode of a process", () => {
     });
   }
 
-  it("is out-of-proc to a quote helper whose backend is the DCAP library, loaded in its worker", async () => {
+  it("is out-of-proc to a quote helper whose backend is the DCAP library, loaded in its main thread", async () => {
     const dcapHelper = await startHelper(stateDir, path.join(dir, "dcap-helper.sock"), ["--backend", "dcap", "--dcap-library", fake.libraryPath]);
     try {
       const report = Buffer.alloc(432, 0x42);
@@ -139,7 +151,7 @@ describe("the quoting mode of a process", () => {
       { op: "mode" },
       { op: "configure", options: { dcapLibraryPath: fake.libraryPath } },
       { op: "targetInfo" },
-    ]);
+    ], fake.env);
     assert.equal(ok(results[0]), "in-proc-dcap");
     const other = failed(results[1]);
     assert.equal(other.name, "QuotingModeError");
