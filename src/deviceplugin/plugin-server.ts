@@ -46,8 +46,8 @@ export class PluginServer {
     return this.streams.size;
   }
 
-  /** Binds the socket (the path must be free) and serves until `stop`. */
-  async start(): Promise<void> {
+  /** Binds the socket at `bindPath` (default: our socket path, which must be free) and serves until `stop`. */
+  async start(bindPath = this.socketPath): Promise<void> {
     if (this.server) throw new Error("plugin server already running");
     const server = new grpc.Server();
     server.addService(serviceDefinition(), {
@@ -60,14 +60,14 @@ export class PluginServer {
         cb(null, create(PreStartContainerResponseSchema)),
     });
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(unixTarget(this.socketPath), grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      server.bindAsync(unixTarget(bindPath), grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
     );
     this.server = server;
     this.unsubscribe = this.rm.onHealthChange(() => this.broadcast());
     this.log.debug({ socket: this.socketPath }, "device plugin socket serving");
   }
 
-  /** Ends every ListAndWatch stream and closes the server. Closing unlinks the socket path (libuv). */
+  /** Ends every ListAndWatch stream and closes the server. Closing unlinks the path it was bound at (libuv). */
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;

@@ -1,29 +1,24 @@
 // Unix-socket files in the device-plugin directory: which file is it (a restarted kubelet re-creates
-// kubelet.sock with a new inode), and claiming our own socket path.
-import { promises as fs } from "node:fs";
-import { claimSocketPath } from "../common/socket-path.js";
+// kubelet.sock with a new inode), and serving our own socket path without a path race.
+import { claimSocketPath, lstatIdentity, stageSocket, type FileIdentity } from "../common/socket-path.js";
 
-export { SocketInUseError } from "../common/socket-path.js";
+export { SocketInUseError, sameFile, type FileIdentity } from "../common/socket-path.js";
 
-/** A file's identity; a re-created socket gets a new inode. */
-export interface FileIdentity {
-  dev: number;
-  ino: number;
-}
+/** Only the kubelet (root) connects to a plugin socket. */
+export const PLUGIN_SOCKET_MODE = 0o600;
 
 export async function fileIdentity(file: string): Promise<FileIdentity | null> {
-  try {
-    const st = await fs.stat(file);
-    return { dev: st.dev, ino: st.ino };
-  } catch {
-    return null;
-  }
+  const id = await lstatIdentity(file);
+  return id && { dev: id.dev, ino: id.ino };
 }
 
-export function sameFile(a: FileIdentity | null, b: FileIdentity | null): boolean {
-  return a !== null && b !== null && a.dev === b.dev && a.ino === b.ino;
+/**
+ * Serves our socket at `file`: refuses a live one (SocketInUseError), binds with `bind` under a
+ * private name, sets the mode there and renames it into place (see stageSocket). Returns its identity.
+ */
+export async function servePluginSocket(file: string, bind: (bindPath: string) => Promise<void>): Promise<FileIdentity> {
+  await claimSocketPath(file, "another device plugin is serving it (stop it first, or choose another --socket-dir)");
+  const staged = await stageSocket(file, bind, { mode: PLUGIN_SOCKET_MODE });
+  await staged.publish();
+  return staged.identity;
 }
-
-/** Makes our socket path free to bind (see claimSocketPath), naming the device plugin in the error. */
-export const claimPluginSocket = (file: string) =>
-  claimSocketPath(file, "another device plugin is serving it (stop it first, or choose another --socket-dir)");

@@ -13,6 +13,9 @@ import { createLogger } from "../common/log.js";
 import { serveOpsUntilShutdown } from "../common/ops-server.js";
 import { QuotingError } from "../quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
+import { VERSION } from "../cli/version.js";
+import { DEFAULT_DCAP_QL_LIBRARY } from "../quoting/dcap/library-path.js";
+import { qeMrEnclave, sharedLibraryVersion, type BuildInfo } from "./build-info.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
 import { SocketInUseError } from "./socket-file.js";
 import { startQuoteHelper } from "./service.js";
@@ -34,6 +37,7 @@ interface QuoteHelperFlags extends DaemonOptions {
   maxFrameSize: number;
   readTimeoutMs: number;
   maxConnections: number;
+  afterHandover: string;
 }
 
 export function registerQuoteHelperCommands(program: Command, quote: Command, aesm: Command): void {
@@ -53,13 +57,22 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--max-queue <n>", "quote requests allowed to wait for a worker; beyond, BUSY (18)", parseCount("--max-queue"), 256)
     .option("--max-frame-size <bytes>", "largest request frame accepted", parseCount("--max-frame-size", 0xffffffff), DEFAULT_MAX_REQUEST_FRAME)
     .option("--read-timeout-ms <ms>", "time a client has to send its whole request", parseCount("--read-timeout-ms"), 5000)
-    .option("--max-connections <n>", "open connections beyond this are closed at once", parseCount("--max-connections"), 1024);
+    .option("--max-connections <n>", "open connections beyond this are closed at once", parseCount("--max-connections"), 1024)
+    .option("--after-handover <what>", "once a newer helper took the socket over and what was accepted is answered: exit (0), or wait (not ready) for SIGTERM", "exit");
   addDaemonOptions(cmd, DEFAULT_METRICS_ADDR);
   cmd.addHelpText(
     "after",
     `
+Handover: started while a confcom quote helper serves --socket, it binds its own socket beside it, renames
+it over the path (which never stops answering), and tells the old one over <socket>.control to stop
+accepting; the old one answers what it accepted and exits 0 (see --after-handover). Any other live
+server on the path is left alone and this one refuses to start.
+
 Metrics (/metrics): confcom_quotehelper_requests_total{type,result}, _request_duration_seconds{type},
-_requests_in_flight, _queue_depth, _connections. /readyz is 200 while the socket is served.
+_requests_in_flight, _queue_depth, _connections, _socket_ok, _socket_rebinds_total{reason},
+_socket_bind_errors_total{code}, _handovers_total{role},
+_build_info{version,backend,backend_version,qe_identity}. /readyz is 200 while our socket is at the
+path (a removed or replaced socket is served again at once; 503 with the reason until it is).
 
 Example (no SGX hardware):
   confcom sim init --state /tmp/sgx && confcom quote-helper --simulate --sim-state /tmp/sgx --socket /tmp/aesm.socket`,
@@ -109,6 +122,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   if (backendName !== "dcap" && backendName !== "simulated") throw new CliError(`--backend must be dcap or simulated, got "${backendName}"`, 2);
   if (backendName === "simulated" && !flags.simState) throw new CliError("the simulated backend needs --sim-state DIR (made by `confcom sim init`)", 2);
   if (!/^0?[0-7]{3,4}$/.test(flags.socketMode)) throw new CliError(`--socket-mode must be octal, e.g. 0777, got "${flags.socketMode}"`, 2);
+  if (flags.afterHandover !== "exit" && flags.afterHandover !== "wait") throw new CliError(`--after-handover must be exit or wait, got "${flags.afterHandover}"`, 2);
   const log = createLogger({ component: "quote-helper", level: flags.logLevel });
   const simulated = backendName === "simulated";
   const backend = await WorkerPoolBackend.start({
@@ -125,8 +139,16 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
     throw new CliError(`cannot start the ${backendName} backend: ${err.message}`);
   });
   let helper;
+  let ops: Awaited<ReturnType<typeof serveOpsUntilShutdown>> | undefined;
+  let handedOver = false;
   try {
+    const build = await buildInfo(backend, simulated ? { simState: flags.simState! } : { library: flags.dcapLibrary ?? DEFAULT_DCAP_QL_LIBRARY });
     helper = await startQuoteHelper({
+      build,
+      onHandedOver: () => {
+        handedOver = true;
+        if (flags.afterHandover === "exit") ops?.shutdown("handed over");
+      },
       socketPath: flags.socket,
       socketMode: parseInt(flags.socketMode, 8),
       socketGroup: flags.socketGroup,
@@ -142,7 +164,21 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
     if (err instanceof QuotingError) throw new CliError(`the ${backendName} backend failed: ${err.message}`);
     throw err;
   }
-  await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: helper.metrics.registry, log, stop: () => helper.close() });
+  const h = helper;
+  ops = await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: h.metrics.registry, log, ready: () => h.readiness(), stop: () => h.close() });
+  if (handedOver && flags.afterHandover === "exit") ops.shutdown("handed over");
+}
+
+/** The helper's and its backend's versions; the QE identity from the simulated platform or the QE's target info. */
+async function buildInfo(backend: WorkerPoolBackend, from: { simState: string } | { library: string }): Promise<BuildInfo> {
+  if ("simState" in from) {
+    const [{ loadSimPlatform }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
+    const qe = qe3Identity(await loadSimPlatform(from.simState));
+    const qeIdentity = `mrsigner=${qe.mrSigner.toString("hex")},isvprodid=${qe.isvProdId},isvsvn=${qe.isvSvn}`;
+    return { version: VERSION, backend: "simulated", backendVersion: `confcom-sim-${VERSION}`, qeIdentity };
+  }
+  const [backendVersion, qeIdentity] = await Promise.all([sharedLibraryVersion(from.library), qeMrEnclave(backend).catch(() => "unknown")]);
+  return { version: VERSION, backend: "dcap", backendVersion, qeIdentity };
 }
 
 /** A failed client call as the CLI reports it: the sgx_status_t name first, exit code 1. */
