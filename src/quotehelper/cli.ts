@@ -125,6 +125,9 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   if (flags.afterHandover !== "exit" && flags.afterHandover !== "wait") throw new CliError(`--after-handover must be exit or wait, got "${flags.afterHandover}"`, 2);
   const log = createLogger({ component: "quote-helper", level: flags.logLevel });
   const simulated = backendName === "simulated";
+  // The simulated QE's identity needs no worker: read it while the pool starts.
+  const simBuild = simulated ? simulatedBuildInfo(flags.simState!) : undefined;
+  simBuild?.catch(() => undefined);
   const backend = await WorkerPoolBackend.start({
     name: backendName,
     module: new URL(simulated ? "./backends/simulated.js" : "./backends/dcap.js", import.meta.url).href,
@@ -142,7 +145,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   let ops: Awaited<ReturnType<typeof serveOpsUntilShutdown>> | undefined;
   let handedOver = false;
   try {
-    const build = await buildInfo(backend, simulated ? { simState: flags.simState! } : { library: flags.dcapLibrary ?? DEFAULT_DCAP_QL_LIBRARY });
+    const build = await (simBuild ?? dcapBuildInfo(backend, flags.dcapLibrary ?? DEFAULT_DCAP_QL_LIBRARY));
     helper = await startQuoteHelper({
       build,
       onHandedOver: () => {
@@ -169,15 +172,20 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   if (handedOver && flags.afterHandover === "exit") ops.shutdown("handed over");
 }
 
-/** The helper's and its backend's versions; the QE identity from the simulated platform or the QE's target info. */
-async function buildInfo(backend: WorkerPoolBackend, from: { simState: string } | { library: string }): Promise<BuildInfo> {
-  if ("simState" in from) {
-    const [{ loadSimPlatform }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
-    const qe = qe3Identity(await loadSimPlatform(from.simState));
-    const qeIdentity = `mrsigner=${qe.mrSigner.toString("hex")},isvprodid=${qe.isvProdId},isvsvn=${qe.isvSvn}`;
-    return { version: VERSION, backend: "simulated", backendVersion: `confcom-sim-${VERSION}`, qeIdentity };
-  }
-  const [backendVersion, qeIdentity] = await Promise.all([sharedLibraryVersion(from.library), qeMrEnclave(backend).catch(() => "unknown")]);
+/** The helper's version and the simulated QE's identity, from the platform state. */
+async function simulatedBuildInfo(simState: string): Promise<BuildInfo> {
+  const [{ loadSimPlatform }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
+  const qe = qe3Identity(await loadSimPlatform(simState));
+  const qeIdentity = `mrsigner=${qe.mrSigner.toString("hex")},isvprodid=${qe.isvProdId},isvsvn=${qe.isvSvn}`;
+  return { version: VERSION, backend: "simulated", backendVersion: `confcom-sim-${VERSION}`, qeIdentity };
+}
+
+/**
+ * On DCAP: the library's version from its file name and the QE's MRENCLAVE from its target info. The
+ * QE SVN needs a QE report (a BackendIdentityProbe in build-info.ts is the hook for it).
+ */
+async function dcapBuildInfo(backend: WorkerPoolBackend, library: string): Promise<BuildInfo> {
+  const [backendVersion, qeIdentity] = await Promise.all([sharedLibraryVersion(library), qeMrEnclave(backend).catch(() => "unknown")]);
   return { version: VERSION, backend: "dcap", backendVersion, qeIdentity };
 }
 
