@@ -75,7 +75,7 @@ _build_info{version,backend,backend_version,qe_identity}. /readyz is 200 while o
 path (a removed or replaced socket is served again at once; 503 with the reason until it is).
 
 Example (no SGX hardware):
-  confcom sim init --state /tmp/sgx && confcom quote-helper --simulate --sim-state /tmp/sgx --socket /tmp/aesm.socket`,
+  confcom sim init --state ./sgx-sim && confcom quote-helper --simulate --sim-state ./sgx-sim --socket ./aesm.socket`,
   );
   cmd.action(async (flags: QuoteHelperFlags) => runQuoteHelper(flags));
 
