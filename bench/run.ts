@@ -4,6 +4,7 @@ import type { Bench, BenchResult } from "./harness.js";
 
 const suites: Record<string, () => Promise<{ default: Bench }>> = {
   "quote helper": () => import("./quotehelper.bench.js"),
+  "quote helper handover": () => import("./handover.bench.js"),
   "device plugin": () => import("./deviceplugin.bench.js"),
   "quote generation": () => import("./quote-generation.bench.js"),
   "quote verification": () => import("./verify.bench.js"),

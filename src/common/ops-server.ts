@@ -75,21 +75,21 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
 /**
  * The ops endpoint of a daemon that is healthy while it runs, plus its graceful stop: on SIGTERM or
  * SIGINT /readyz turns 503 (so nothing new is routed here), `stop` runs, then the endpoint closes.
- * `ready`, when given, must also pass for /readyz to be 200.
+ * `ready`, when given, is asked while not shutting down; `shutdown(reason)` starts the same stop.
  */
 export async function serveOpsUntilShutdown(
   opts: Omit<OpsServerOptions, "healthy" | "ready"> & { stop: () => Promise<void>; ready?: Probe },
-): Promise<OpsServer> {
+): Promise<OpsServer & { shutdown(reason: string): void }> {
   let serving = true;
   const ops = await startOpsServer({
     ...opts,
     healthy: () => ({ ok: true }),
-    ready: () => (!serving ? { ok: false, reason: "shutting down" } : (opts.ready?.() ?? { ok: true })),
+    ready: () => (serving ? (opts.ready?.() ?? { ok: true }) : { ok: false, reason: "shutting down" }),
   });
-  onShutdown(opts.log, async () => {
+  const shutdown = onShutdown(opts.log, async () => {
     serving = false;
     await opts.stop();
     await ops.close();
   });
-  return ops;
+  return { ...ops, shutdown };
 }

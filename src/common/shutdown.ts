@@ -2,9 +2,10 @@
 // resolves; a second signal, or a stop that exceeds the grace period, exits 1 at once.
 import type { Logger } from "./log.js";
 
-export function onShutdown(log: Logger, stop: () => Promise<void>, graceMs = 10_000): void {
+/** Returns a function that starts the same shutdown from code, e.g. once a successor took over. */
+export function onShutdown(log: Logger, stop: () => Promise<void>, graceMs = 10_000): (reason: string) => void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
+  const handler = (signal: string) => {
     if (stopping) {
       log.warn({ signal }, "second signal during shutdown; exiting now");
       process.exit(1);
@@ -29,4 +30,7 @@ export function onShutdown(log: Logger, stop: () => Promise<void>, graceMs = 10_
   };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
+  return (reason) => {
+    if (!stopping) handler(reason);
+  };
 }

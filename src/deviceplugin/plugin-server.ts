@@ -80,8 +80,8 @@ export class PluginServer {
     return this.streams.size;
   }
 
-  /** Binds the socket (the path must be free) and serves until `stop`. */
-  async start(): Promise<void> {
+  /** Binds the socket at `bindPath` (default: our socket path, which must be free) and serves until `stop`. */
+  async start(bindPath = this.socketPath): Promise<void> {
     if (this.server) throw new Error("plugin server already running");
     const server = new grpc.Server({ "grpc.max_receive_message_length": maxRequestBytes(this.rm.deviceCount) });
     server.addService(serviceDefinition(this.rm.deviceCount), {
@@ -98,7 +98,7 @@ export class PluginServer {
       onOldKubelet: () => this.metrics.oldKubeletConnections.inc(),
     });
     try {
-      await front.listen(this.socketPath);
+      await front.listen(bindPath);
     } catch (err) {
       server.forceShutdown();
       throw err;
@@ -109,7 +109,7 @@ export class PluginServer {
     this.log.debug({ socket: this.socketPath }, "device plugin socket serving");
   }
 
-  /** Ends every ListAndWatch stream and closes the server. Closing the listener unlinks the socket path (libuv). */
+  /** Ends every ListAndWatch stream and closes the server. Closing unlinks the path it was bound at (libuv). */
   async stop(): Promise<void> {
     const server = this.server;
     const front = this.front;

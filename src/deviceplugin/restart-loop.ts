@@ -9,7 +9,7 @@ import type { DevicePluginMetrics } from "./metrics.js";
 import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
 import type { SgxResourceManager } from "./resource-manager.js";
-import { claimPluginSocket, fileIdentity, sameFile, type FileIdentity } from "./socket-file.js";
+import { fileIdentity, sameFile, servePluginSocket, type FileIdentity } from "./socket-file.js";
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
@@ -223,10 +223,12 @@ export class RestartLoop {
   }
 
   private async serve(): Promise<void> {
-    await claimPluginSocket(this.socketPath);
-    await this.server.start();
-    this.served = await fileIdentity(this.socketPath);
-    if (!this.served) throw new Error(`${this.socketPath} vanished right after binding`);
+    try {
+      this.served = await servePluginSocket(this.socketPath, (bindPath) => this.server.start(bindPath));
+    } catch (err) {
+      await this.server.stop();
+      throw err;
+    }
   }
 
   private failed(message: string): void {

@@ -1,7 +1,7 @@
 // Unix-socket files in the device-plugin directory: which file is it (a restarted kubelet re-creates
-// kubelet.sock with a new inode), and claiming our own socket path.
+// kubelet.sock with a new inode), and serving our own socket path without a path race.
 import { promises as fs } from "node:fs";
-import { claimSocketPath } from "../common/socket-path.js";
+import { claimSocketPath, stageSocket } from "../common/socket-path.js";
 
 export { SocketInUseError } from "../common/socket-path.js";
 
@@ -15,9 +15,10 @@ export interface FileIdentity {
   ctimeNs: bigint;
 }
 
+/** The identity of what is at `file` itself (lstat: a symlink there is never followed). */
 export async function fileIdentity(file: string): Promise<FileIdentity | null> {
   try {
-    const st = await fs.stat(file, { bigint: true });
+    const st = await fs.lstat(file, { bigint: true });
     return { dev: Number(st.dev), ino: Number(st.ino), ctimeNs: st.ctimeNs };
   } catch {
     return null;
@@ -28,6 +29,19 @@ export function sameFile(a: FileIdentity | null, b: FileIdentity | null): boolea
   return a !== null && b !== null && a.dev === b.dev && a.ino === b.ino && a.ctimeNs === b.ctimeNs;
 }
 
-/** Makes our socket path free to bind (see claimSocketPath), naming the device plugin in the error. */
-export const claimPluginSocket = (file: string) =>
-  claimSocketPath(file, "another device plugin is serving it (stop it first, or choose another --socket-dir)");
+/** Only the kubelet (root) connects to a plugin socket. */
+export const PLUGIN_SOCKET_MODE = 0o600;
+
+/**
+ * Serves our socket at `file`: refuses a live one (SocketInUseError), binds with `bind` under a
+ * private name, sets the mode there and renames it into place (see stageSocket). Returns its identity
+ * as published (the rename changed its ctime).
+ */
+export async function servePluginSocket(file: string, bind: (bindPath: string) => Promise<void>): Promise<FileIdentity> {
+  await claimSocketPath(file, "another device plugin is serving it (stop it first, or choose another --socket-dir)");
+  const staged = await stageSocket(file, bind, { mode: PLUGIN_SOCKET_MODE });
+  await staged.publish();
+  const id = await fileIdentity(file);
+  if (!id) throw new Error(`${file} disappeared as soon as it was served`);
+  return id;
+}

@@ -13,6 +13,9 @@ import { createLogger } from "../common/log.js";
 import { serveOpsUntilShutdown } from "../common/ops-server.js";
 import { QuotingError, type QuotingBackend } from "../quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
+import { VERSION } from "../cli/version.js";
+import { DEFAULT_DCAP_QL_LIBRARY } from "../quoting/dcap/library-path.js";
+import { qeMrEnclave, sharedLibraryVersion, type BuildInfo } from "./build-info.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
 import { SocketInUseError } from "./socket-file.js";
 import { startQuoteHelper } from "./service.js";
@@ -44,6 +47,7 @@ interface QuoteHelperFlags extends DaemonOptions {
   writeTimeoutMs: number;
   maxConnections: number;
   maxUnsentBytes: number;
+  afterHandover: string;
 }
 
 export function registerQuoteHelperCommands(program: Command, quote: Command, aesm: Command): void {
@@ -76,18 +80,27 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--read-timeout-ms <ms>", "time a client has to send its whole request", parseCount("--read-timeout-ms"), 5000)
     .option("--write-timeout-ms <ms>", "time a client has to read its whole response", parseCount("--write-timeout-ms"), 5000)
     .option("--max-connections <n>", "open connections; at the limit a new one evicts the oldest that has not sent its request", parseCount("--max-connections"), 1024)
-    .option("--max-unsent-bytes <bytes>", "response bytes waiting for slow readers, in total; beyond, the slowest are cut", parseCount("--max-unsent-bytes"), DEFAULT_MAX_UNSENT_BYTES);
+    .option("--max-unsent-bytes <bytes>", "response bytes waiting for slow readers, in total; beyond, the slowest are cut", parseCount("--max-unsent-bytes"), DEFAULT_MAX_UNSENT_BYTES)
+    .option("--after-handover <what>", "once a newer helper took the socket over and what was accepted is answered: exit (0), or wait (not ready) for SIGTERM", "exit");
   addDaemonOptions(cmd, DEFAULT_METRICS_ADDR);
   cmd.addHelpText(
     "after",
     `
+Handover: started while a confcom quote helper serves --socket, it binds its own socket beside it, renames
+it over the path (which never stops answering), and tells the old one over <socket>.control to stop
+accepting; the old one answers what it accepted and exits 0 (see --after-handover). Any other live
+server on the path is left alone and this one refuses to start.
+
 Metrics (/metrics): confcom_quotehelper_requests_total{type,result}, _request_duration_seconds{type},
-_requests_in_flight, _queue_depth, _connections, _connections_dropped_total{reason}. /readyz is 200 while the socket is served and, with
+_requests_in_flight, _queue_depth, _connections, _connections_dropped_total{reason}, _socket_ok,
+_socket_rebinds_total{reason}, _socket_bind_errors_total{code}, _handovers_total{role},
+_build_info{version,backend,backend_version,qe_identity}. /readyz is 200 while our socket is at the
+path (a removed or replaced socket is served again at once; 503 with the reason until it is) and, with
 --backend dcap, while a quote can be made: the SGX device nodes are there and the library returned the
 QE's target info (checked at start; while not ready after 5 s, doubling to 5 min; once ready every minute).
 
 Example (no SGX hardware):
-  confcom sim init --state ~/sgx-sim && confcom quote-helper --simulate --sim-state ~/sgx-sim --socket ~/aesmd/aesm.socket`,
+  confcom sim init --state ./sgx-sim && confcom quote-helper --simulate --sim-state ./sgx-sim --socket ./aesm.socket`,
   );
   cmd.action(async (flags: QuoteHelperFlags) => runQuoteHelper(flags));
 
@@ -134,8 +147,12 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   if (backendName !== "dcap" && backendName !== "simulated") throw new CliError(`--backend must be dcap or simulated, got "${backendName}"`, 2);
   if (backendName === "simulated" && !flags.simState) throw new CliError("the simulated backend needs --sim-state DIR (made by `confcom sim init`)", 2);
   if (!/^0?[0-7]{3,4}$/.test(flags.socketMode)) throw new CliError(`--socket-mode must be octal, e.g. 0777, got "${flags.socketMode}"`, 2);
+  if (flags.afterHandover !== "exit" && flags.afterHandover !== "wait") throw new CliError(`--after-handover must be exit or wait, got "${flags.afterHandover}"`, 2);
   const log = createLogger({ component: "quote-helper", level: flags.logLevel });
   const simulated = backendName === "simulated";
+  // The simulated QE's identity needs no worker: read it while the pool starts.
+  const simBuild = simulated ? simulatedBuildInfo(flags.simState!) : undefined;
+  simBuild?.catch(() => undefined);
   const backend: QuotingBackend & { queueDepth(): number; readiness?(): { ok: boolean; reason?: string } } = simulated
     ? await WorkerPoolBackend.start({
         name: backendName,
@@ -151,8 +168,16 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
       })
     : await startDcap(flags, log);
   let helper;
+  let ops: Awaited<ReturnType<typeof serveOpsUntilShutdown>> | undefined;
+  let handedOver = false;
   try {
+    const build = await (simBuild ?? dcapBuildInfo(backend, flags.dcapLibrary ?? DEFAULT_DCAP_QL_LIBRARY));
     helper = await startQuoteHelper({
+      build,
+      onHandedOver: () => {
+        handedOver = true;
+        if (flags.afterHandover === "exit") ops?.shutdown("handed over");
+      },
       socketPath: flags.socket,
       socketMode: parseInt(flags.socketMode, 8),
       socketGroup: flags.socketGroup,
@@ -170,7 +195,14 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
     if (err instanceof QuotingError) throw new CliError(`the ${backendName} backend failed: ${err.message}`);
     throw err;
   }
-  await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: helper.metrics.registry, log, stop: () => helper.close(), ready: backend.readiness?.bind(backend) });
+  const h = helper;
+  // Ready while our socket is at the path and, on DCAP, while a quote can be made.
+  const ready = () => {
+    const socket = h.readiness();
+    return socket.ok ? (backend.readiness?.() ?? socket) : socket;
+  };
+  ops = await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: h.metrics.registry, log, ready, stop: () => h.close() });
+  if (handedOver && flags.afterHandover === "exit") ops.shutdown("handed over");
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -201,6 +233,23 @@ async function startDcap(flags: QuoteHelperFlags, log: ReturnType<typeof createL
     if (err instanceof QuotingError) throw new CliError(`cannot start the dcap backend: ${err.message}`);
     throw err;
   }
+}
+
+/** The helper's version and the simulated QE's identity, from the platform state. */
+async function simulatedBuildInfo(simState: string): Promise<BuildInfo> {
+  const [{ loadSimPlatform }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
+  const qe = qe3Identity(await loadSimPlatform(simState));
+  const qeIdentity = `mrsigner=${qe.mrSigner.toString("hex")},isvprodid=${qe.isvProdId},isvsvn=${qe.isvSvn}`;
+  return { version: VERSION, backend: "simulated", backendVersion: `confcom-sim-${VERSION}`, qeIdentity };
+}
+
+/**
+ * On DCAP: the library's version from its file name and the QE's MRENCLAVE from its target info. The
+ * QE SVN needs a QE report (a BackendIdentityProbe in build-info.ts is the hook for it).
+ */
+async function dcapBuildInfo(backend: QuotingBackend, library: string): Promise<BuildInfo> {
+  const [backendVersion, qeIdentity] = await Promise.all([sharedLibraryVersion(library), qeMrEnclave(backend).catch(() => "unknown")]);
+  return { version: VERSION, backend: "dcap", backendVersion, qeIdentity };
 }
 
 /** A failed client call as the CLI reports it: the sgx_status_t name first, exit code 1. */

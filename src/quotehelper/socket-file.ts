@@ -1,22 +1,18 @@
-// The socket file's life: aesmd owns a fixed path, so starting must not steal it from a live server,
-// must clear a stale file left by a crash, and must set the mode (0777 like aesmd) and group.
-import fs from "node:fs/promises";
+// The AESM socket file's life: aesmd owns a fixed path, so starting must not steal it from a live
+// server (other than a confcom helper handing over), a stale file left by a crash is replaced, and the
+// mode (0777 like aesmd) and group are set before the socket appears at the path (see stageSocket).
 import { execFileSync } from "node:child_process";
-import { claimSocketPath } from "../common/socket-path.js";
+import { claimSocketPath, type SocketState } from "../common/socket-path.js";
 
 export { SocketInUseError } from "../common/socket-path.js";
 
-/** Makes `socketPath` ready to bind (see claimSocketPath), naming the AESM service in the error. */
-export const prepareSocketPath = (socketPath: string) =>
-  claimSocketPath(socketPath, "another AESM service is accepting connections there; stop it first");
+export const AESM_IN_USE_HINT = "another AESM service is accepting connections there; stop it first";
 
-/** Applies the mode and optional group (name or gid) to the bound socket file. */
-export async function setSocketAccess(socketPath: string, mode: number, group?: string): Promise<void> {
-  if (group !== undefined) await fs.chown(socketPath, -1, resolveGid(group));
-  await fs.chmod(socketPath, mode);
-}
+/** Checks that `socketPath` may be taken (see claimSocketPath), naming the AESM service in the error. */
+export const prepareSocketPath = (socketPath: string): Promise<SocketState> => claimSocketPath(socketPath, AESM_IN_USE_HINT);
 
-function resolveGid(group: string): number {
+/** A group name or gid as a gid. */
+export function resolveGid(group: string): number {
   if (/^\d+$/.test(group)) return Number(group);
   // Node has no getgrnam; getent consults the same NSS sources (files, LDAP, ...) as aesmd's libc would.
   try {
@@ -27,8 +23,4 @@ function resolveGid(group: string): number {
     /* fall through */
   }
   throw new Error(`unknown group "${group}"`);
-}
-
-export async function removeSocketFile(socketPath: string): Promise<void> {
-  await fs.rm(socketPath, { force: true });
 }

@@ -106,12 +106,17 @@ test("a client that sends half a frame and stalls is cut at the read deadline", 
   assert.ok(elapsed < 10_000, `cut only after ${elapsed} ms`);
 });
 
-test("a second instance on a live socket refuses to start", async () => {
-  const r = await runCli(["quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", helper.socket, "--metrics-addr", "127.0.0.1:0"]);
+test("a live AESM service that is not a confcom quote helper is left alone: the second instance refuses to start", async (t) => {
+  // (A second confcom quote helper takes the socket over instead: see handover.test.ts.)
+  const socket = path.join(tmp.dir, "other-aesm.socket");
+  const other = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => other.listen(socket, r));
+  t.after(() => new Promise<void>((r) => other.close(() => r())));
+  const before = statSync(socket).ino;
+  const r = await runCli(["quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--metrics-addr", "127.0.0.1:0"]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /is in use: another AESM service/);
-  assert.ok(existsSync(helper.socket));
-  assert.equal(await new QuoteExClient({ socketPath: helper.socket }).getSupportedAttKeyIdNum(), 1);
+  assert.match(r.stderr, /is in use: another AESM service is accepting connections there; stop it first \(not a confcom quote helper/);
+  assert.equal(statSync(socket).ino, before, "its socket is untouched");
 });
 
 test("socket mode and group are applied; at --max-connections a new connection evicts the oldest idle one", async (t) => {

@@ -1,0 +1,88 @@
+// Crash restarts (issue 13): the helper SIGKILLed under a GetQuoteEx loop and started again over its
+// stale socket. Calls in flight at the kill may fail (at most one per client); calls made while no
+// process is up fail fast with SERVICE_UNAVAILABLE (counted, not bounded: nothing listens); every call
+// made once the new process serves succeeds. The time to serve after start is in the bench.
+import assert from "node:assert/strict";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { QuoteExClient } from "../../src/aesm/client.js";
+import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
+import type { SimPlatform } from "../../src/sim/platform/types.js";
+import { scale, secs, summary } from "../soak/scale.js";
+import { appReport, simPlatform, startHelper, tempDir } from "./support.js";
+
+const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
+const CLIENTS = 4;
+const KILLS = scale(2, 10);
+
+let tmp: ReturnType<typeof tempDir>;
+let platform: SimPlatform;
+before(async () => {
+  tmp = tempDir("qh-crash-");
+  platform = await simPlatform(tmp.dir);
+});
+after(() => tmp.cleanup());
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test(`SIGKILL + restart ${KILLS} times under ${CLIENTS} looping clients: failures of calls in flight <= clients, none once served again`, async () => {
+  const socket = path.join(tmp.dir, "aesm.socket");
+  let helper = await startHelper(platform.dir, socket, ["--workers", "1"]);
+  const client = new QuoteExClient({ socketPath: socket, timeoutMs: 10_000 });
+  const report = appReport(platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
+  const quoteSize = await client.getQuoteSizeEx(KEY);
+  // Phases: "up" (a helper serves), "down" (killed, the new one not serving yet).
+  let phase: "up" | "down" = "up";
+  let epoch = 0;
+  let running = true;
+  const stats = { ok: 0, inFlightFailed: 0, downFailed: 0, upFailed: [] as string[] };
+  const perKill: number[] = [];
+  const loops = Array.from({ length: CLIENTS }, async () => {
+    while (running) {
+      const startedIn = { phase, epoch };
+      try {
+        await client.getQuoteEx(report, KEY, quoteSize);
+        stats.ok++;
+      } catch (err) {
+        if (startedIn.phase === "up" && startedIn.epoch !== epoch) {
+          stats.inFlightFailed++;
+          perKill[startedIn.epoch] = (perKill[startedIn.epoch] ?? 0) + 1;
+        } else if (startedIn.phase === "down" || phase === "down") stats.downFailed++;
+        else stats.upFailed.push((err as Error).message);
+        // An app retrying: not in a tight loop.
+        await settle(20);
+      }
+    }
+  });
+  const restarts: number[] = [];
+  try {
+    for (let k = 0; k < KILLS; k++) {
+      await settle(500);
+      phase = "down";
+      epoch++;
+      helper.child.kill("SIGKILL");
+      await helper.exited;
+      const t0 = Date.now();
+      helper = await startHelper(platform.dir, socket, ["--workers", "1"]);
+      restarts.push(Date.now() - t0);
+      phase = "up";
+    }
+    await settle(500);
+  } finally {
+    running = false;
+    await Promise.all(loops);
+    assert.equal(await helper.stop(), 0);
+  }
+  summary("quote-helper SIGKILL+restart", {
+    clients: CLIENTS,
+    kills: KILLS,
+    calls: stats.ok,
+    failedInFlight: stats.inFlightFailed,
+    failedWhileDown: stats.downFailed,
+    failedWhileUp: stats.upFailed.length,
+    restartToListening: restarts.map(secs).join(","),
+  });
+  for (const [k, n] of perKill.entries()) if (n !== undefined) assert.ok(n <= CLIENTS, `kill ${k}: ${n} in-flight calls failed, more than the ${CLIENTS} clients`);
+  assert.deepEqual(stats.upFailed.slice(0, 5), [], `${stats.upFailed.length} calls failed while a helper served`);
+  assert.ok(stats.ok > KILLS * CLIENTS, `only ${stats.ok} calls answered`);
+});
