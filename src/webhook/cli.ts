@@ -45,11 +45,10 @@ get neither). Containers named in ${QUOTE_IN_PROCESS_ANNOTATION}: "<c1>,<c2>" (o
 ${INTEL_QUOTE_PROVIDER_ANNOTATION}: "<container>") that have EPC get 1 of --provision-resource-name
 (/dev/sgx_provision); pods on the quote helper never do. With --enforce-epc-limits each EPC container
 also gets the annotation epc-limit.nri.io/container.<name>: its limit in bytes.
-/validate: EPC requests equal limits and are whole MiB. Pods without EPC that ask for no provisioning
-are always allowed. Denied: a
-quote-helper pod that names in-process containers or asks for the provision resource; a name in
-${QUOTE_IN_PROCESS_ANNOTATION} that is no EPC container; with --enforce-epc-limits, an EPC container
-whose name is too long (over 53 characters) for the annotation.`,
+/validate: EPC requests equal limits and are whole MiB. Also denied: a quote-helper pod that names
+in-process containers or asks for the provision resource; a name in ${QUOTE_IN_PROCESS_ANNOTATION} that
+is no EPC container; with --enforce-epc-limits, an EPC container whose name is too long (over 53
+characters) for the annotation. Pods without EPC that ask for no provisioning are always allowed.`,
   );
   cmd.action(async (flags: WebhookFlags) => {
     const read = async (file: string, what: string) =>
