@@ -187,6 +187,10 @@ describe("device plugin with a simulated kubelet", () => {
   });
 
   test("/metrics: registered, devices by health, allocations, registrations", async () => {
+    // Its own ok and rejected allocations, so the counts do not depend on earlier tests having run.
+    const { deviceIds } = await rig.kubelet.admitContainer(RESOURCE, 1);
+    rig.kubelet.release(RESOURCE, deviceIds);
+    await assert.rejects(rig.kubelet.allocate(RESOURCE, ["not-a-device"]), (err: PluginCallError) => err.code === grpc.status.INVALID_ARGUMENT);
     const { status, body } = await httpGet(daemon.ops.address().port, "/metrics");
     assert.equal(status, 200);
     assert.match(body, /^confcom_device_plugin_registered 1$/m);
