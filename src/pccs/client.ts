@@ -1,6 +1,7 @@
 // Fetches quote verification collateral from a PCCS (or Intel's PCS) v4 API and reassembles it into
 // the Collateral shape: signed bodies byte-exact, chains PEM (URL-decoded), CRLs hex DER.
 import type { Collateral } from "../collateral/types.js";
+import { DEFAULT_MAX_COLLATERAL_BYTES } from "../verify/limits.js";
 import { HEADERS, openEnvelope, PATHS } from "./api.js";
 
 export type PckCaType = "processor" | "platform";
@@ -35,10 +36,38 @@ function chain(res: Response, header: string, url: string): string {
   return decodeURIComponent(v);
 }
 
-const hexOf = async (res: Response) => Buffer.from(await res.arrayBuffer()).toString("hex");
+/**
+ * The body, refused once it is over `max` bytes: by its declared Content-Length before reading, else
+ * while streaming (the rest is never read, the connection is dropped).
+ */
+async function bodyOf(res: Response, url: string, max: number): Promise<Buffer> {
+  const tooLarge = (what: string) => new PccsClientError(`GET ${url}: response body ${what} is over the limit of ${max} bytes`);
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > max) {
+    await res.body?.cancel();
+    throw tooLarge(`of ${declared} bytes`);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw tooLarge(`(more than ${max} bytes streamed)`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size);
+}
 
 export interface FetchOptions {
   timeoutMs?: number;
+  /** Largest response body accepted (default DEFAULT_MAX_COLLATERAL_BYTES, 4 MiB). */
+  maxResponseBytes?: number;
 }
 
 export async function fetchCollateral(pccsUrl: string, fmspc: string | Buffer, caType: PckCaType, opts: FetchOptions = {}): Promise<Collateral> {
@@ -53,19 +82,27 @@ export async function fetchCollateral(pccsUrl: string, fmspc: string | Buffer, c
   const rootUrl = `${base}${PATHS.rootCaCrl}`;
   const [tcbRes, qeRes, crlRes, rootRes] = await Promise.all([tcbUrl, qeUrl, crlUrl, rootUrl].map((u) => get(u, timeout))) as [Response, Response, Response, Response];
 
-  const envelopeOf = async (field: "tcbInfo" | "enclaveIdentity", res: Response, url: string) => {
+  const max = opts.maxResponseBytes ?? DEFAULT_MAX_COLLATERAL_BYTES;
+  // All four bodies are read together, so one that is too large cancels nothing else it waits on.
+  const [tcbBody, qeBody, crlBody, rootBody] = await Promise.all([
+    bodyOf(tcbRes, tcbUrl, max),
+    bodyOf(qeRes, qeUrl, max),
+    bodyOf(crlRes, crlUrl, max),
+    bodyOf(rootRes, rootUrl, max),
+  ]);
+  const envelopeOf = (field: "tcbInfo" | "enclaveIdentity", body: Buffer, url: string) => {
     try {
-      return openEnvelope(field, await res.text());
+      return openEnvelope(field, body.toString("utf8"));
     } catch (e) {
       throw new PccsClientError(`GET ${url}: ${(e as Error).message}`);
     }
   };
-  const tcb = await envelopeOf("tcbInfo", tcbRes, tcbUrl);
-  const qe = await envelopeOf("enclaveIdentity", qeRes, qeUrl);
+  const tcb = envelopeOf("tcbInfo", tcbBody, tcbUrl);
+  const qe = envelopeOf("enclaveIdentity", qeBody, qeUrl);
   return {
     pck_crl_issuer_chain: chain(crlRes, HEADERS.pckCrlIssuerChain, crlUrl),
-    root_ca_crl: await rootCrlHex(rootRes),
-    pck_crl: await hexOf(crlRes),
+    root_ca_crl: rootCrlHex(rootBody),
+    pck_crl: crlBody.toString("hex"),
     tcb_info_issuer_chain: chain(tcbRes, HEADERS.tcbInfoIssuerChain, tcbUrl),
     tcb_info: tcb.body,
     tcb_info_signature: tcb.signature,
@@ -76,8 +113,7 @@ export async function fetchCollateral(pccsUrl: string, fmspc: string | Buffer, c
 }
 
 /** Root CA CRL as hex DER; some PCCS versions answer with the DER as a hex string. */
-async function rootCrlHex(res: Response): Promise<string> {
-  const raw = Buffer.from(await res.arrayBuffer());
+function rootCrlHex(raw: Buffer): string {
   const asText = raw.toString("latin1").trim();
   return raw[0] === 0x30 ? raw.toString("hex") : /^[0-9a-fA-F]+$/.test(asText) ? asText.toLowerCase() : raw.toString("hex");
 }

@@ -1,10 +1,11 @@
 // `confcom quote verify QUOTE --collateral FILE | --pccs URL [--root PEM] [--now ISO] [--allow-debug] [--json]`
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { CommanderError, Option, type Command } from "commander";
 import { CliError } from "../cli/errors.js";
 import { fetchCollateral } from "../pccs/client.js";
 import type { Collateral } from "../collateral/types.js";
-import { asCollateral } from "./collateral.js";
+import { asCollateral, COLLATERAL_FIELDS } from "./collateral.js";
+import { DEFAULT_MAX_COLLATERAL_BYTES } from "./limits.js";
 import { VerificationError } from "./errors.js";
 import { EXIT_CODES, EXIT_CODES_HELP, exitCodeForFailure, exitCodeForStatus } from "./exit-codes.js";
 import type { VerificationResult } from "./result.js";
@@ -35,6 +36,10 @@ function parseNow(value: string | undefined): Date {
 }
 
 async function loadCollateralFile(file: string): Promise<Collateral> {
+  // Every document at its limit, hex ones doubled: anything larger is refused before it is read.
+  const maxFile = 2 * COLLATERAL_FIELDS.length * DEFAULT_MAX_COLLATERAL_BYTES;
+  const size = (await stat(file).catch(() => undefined))?.size ?? 0;
+  if (size > maxFile) throw new VerificationError("collateral.size", "invalid-signature-or-collateral", `${file} is ${size} bytes, above the limit of ${maxFile}`);
   const text = (await readInput(file, "collateral", "utf8")) as string;
   let json: unknown;
   try {

@@ -5,6 +5,7 @@ import type { Validity } from "./certs.js";
 import { PCK_CRL_ISSUER_CHAIN_CNS, TCB_SIGNING_CHAIN_CNS, verifyChain } from "./chain.js";
 import { revocationOf, verifyCrl, type VerifiedCrl } from "./crl.js";
 import { fail } from "./errors.js";
+import { DEFAULT_MAX_COLLATERAL_BYTES } from "./limits.js";
 import { parseQeIdentity, type QeIdentity } from "./qe-identity.js";
 import { verifySignedJson } from "./signed-json.js";
 import { parseTcbInfo, type TcbInfo } from "./tcb-info.js";
@@ -31,11 +32,21 @@ export const COLLATERAL_FIELDS: readonly (keyof Collateral)[] = [
   "qe_identity_signature",
 ];
 
-/** Checks the JSON shape of untyped input (e.g. a parsed collateral file) before anything reads it. */
-export function asCollateral(value: unknown): Collateral {
+const HEX_FIELDS: ReadonlySet<keyof Collateral> = new Set(["root_ca_crl", "pck_crl", "tcb_info_signature", "qe_identity_signature"]);
+
+/**
+ * Checks the JSON shape of untyped input (e.g. a parsed collateral file) before anything reads it, and
+ * that no document is over `maxBytes` (hex fields counted as the bytes they encode).
+ */
+export function asCollateral(value: unknown, maxBytes = DEFAULT_MAX_COLLATERAL_BYTES): Collateral {
   if (typeof value !== "object" || value === null) return fail("collateral.parse", "collateral must be a JSON object");
   const o = value as Record<string, unknown>;
-  for (const f of COLLATERAL_FIELDS) if (typeof o[f] !== "string") fail("collateral.parse", `collateral.${f} must be a string`);
+  for (const f of COLLATERAL_FIELDS) {
+    const v = o[f];
+    if (typeof v !== "string") fail("collateral.parse", `collateral.${f} must be a string`);
+    const bytes = HEX_FIELDS.has(f) ? (v as string).length / 2 : (v as string).length;
+    if (bytes > maxBytes) fail("collateral.size", `collateral.${f} is ${Math.ceil(bytes)} bytes, above the limit of ${maxBytes}`);
+  }
   return o as unknown as Collateral;
 }
 
@@ -58,8 +69,8 @@ function verifySignedBody(
   return chain.validity;
 }
 
-export function verifyCollateral(c: Collateral, root: TrustedRoot): VerifiedCollateral {
-  asCollateral(c);
+export function verifyCollateral(c: Collateral, root: TrustedRoot, maxBytes = DEFAULT_MAX_COLLATERAL_BYTES): VerifiedCollateral {
+  asCollateral(c, maxBytes);
   const rootCrl = verifyCrl("collateral.root-ca-crl", "root CA CRL", c.root_ca_crl, root.cert);
   const pckCrlChain = verifyChain("collateral.pck-crl-issuer-chain", "PCK CRL issuer chain", c.pck_crl_issuer_chain, PCK_CRL_ISSUER_CHAIN_CNS, root);
   const pckCrl = verifyCrl("collateral.pck-crl", "PCK CRL", c.pck_crl, pckCrlChain.certs[0]);

@@ -5,6 +5,7 @@ export { VerificationError, type FailureClass } from "./errors.js";
 export { TCB_STATUSES, type TcbStatus, type QeTcbStatus, type VerificationStatus } from "./tcb-status.js";
 export { INTEL_SGX_ROOT_CA_PEM, INTEL_SGX_ROOT_CA_SHA256 } from "./trusted-root.js";
 export { asCollateral } from "./collateral.js";
+export { DEFAULT_MAX_COLLATERAL_BYTES } from "./limits.js";
 export { parseTcbInfo, type TcbInfo, type TcbLevel } from "./tcb-info.js";
 export { parseQeIdentity, type QeIdentity, type QeTcbLevel } from "./qe-identity.js";
 export { parseSgxExtension, SGX_EXTENSION_OID, SgxType, type SgxExtension } from "./sgx-extension.js";

@@ -3,7 +3,7 @@
 // little more than their two ECDSA verifications; validity windows are still checked at every `now`.
 import type { Collateral } from "../collateral/types.js";
 import { parseQuote, SgxCodecError, type QuoteV3 } from "../sgx/index.js";
-import { COLLATERAL_FIELDS, collateralContentKey, verifyCollateral, type VerifiedCollateral } from "./collateral.js";
+import { asCollateral, COLLATERAL_FIELDS, collateralContentKey, verifyCollateral, type VerifiedCollateral } from "./collateral.js";
 import { revocationOf } from "./crl.js";
 import { checkValidity, fail, VerificationError } from "./errors.js";
 import { pckChainPem, verifyPck, type PckCaType, type VerifiedPck } from "./pck.js";
@@ -27,6 +27,8 @@ export interface QuoteVerifierOptions {
   allowDebug?: boolean;
   /** Entries per cache (PCK chains, collateral). */
   cacheSize?: number;
+  /** Largest collateral document accepted, given or fetched (default DEFAULT_MAX_COLLATERAL_BYTES, 4 MiB). */
+  maxCollateralBytes?: number;
 }
 
 export interface VerifyOptions {
@@ -157,7 +159,9 @@ export class QuoteVerifier {
   private verifiedCollateral(c: Collateral, root: TrustedRoot): VerifiedCollateral {
     const seen = this.collateralByObject.get(c);
     if (seen && COLLATERAL_FIELDS.every((f, i) => c[f] === seen.fields[i])) return seen.verified;
-    const verified = this.collateralByContent.get(collateralContentKey(c), () => verifyCollateral(c, root));
+    // Size first: the content key below concatenates every document.
+    asCollateral(c, this.options.maxCollateralBytes);
+    const verified = this.collateralByContent.get(collateralContentKey(c), () => verifyCollateral(c, root, this.options.maxCollateralBytes));
     this.collateralByObject.set(c, { fields: COLLATERAL_FIELDS.map((f) => c[f]), verified });
     return verified;
   }

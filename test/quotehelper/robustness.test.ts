@@ -12,6 +12,7 @@ import { encodeFrame } from "../../src/aesm/framing.js";
 import { encodeRequest } from "../../src/aesm/messages.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import type { SimPlatform } from "../../src/sim/platform/types.js";
+import { onceWithin, within } from "../support/timeout.js";
 import { appReport, metricsText, openFds, rawCall, rssKiB, runCli, simPlatform, startHelper, tempDir, type HelperProcess } from "./support.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
@@ -96,11 +97,11 @@ test("a 4 GiB length prefix is refused without allocating", async () => {
 
 test("a client that sends half a frame and stalls is cut at the read deadline", async () => {
   const s = net.createConnection(helper.socket);
-  await new Promise((r) => s.once("connect", r));
+  await onceWithin(s, "connect", 10_000, "the connection to the helper");
   const start = Date.now();
   s.write(Buffer.from([100, 0, 0, 0, 1, 2, 3]));
   s.resume();
-  await new Promise((r) => s.once("close", r));
+  await onceWithin(s, "close", 10_000, "the helper to cut the stalled client (read deadline 600 ms)");
   const elapsed = Date.now() - start;
   assert.ok(elapsed >= 500, `cut after ${elapsed} ms, before the 600 ms deadline`);
   assert.ok(elapsed < 10_000, `cut only after ${elapsed} ms`);
@@ -128,7 +129,7 @@ test("socket mode and group are applied; at --max-connections a new connection e
   assert.equal(st.mode & 0o777, 0o660);
   assert.equal(st.gid, gid);
   assert.equal(statSync(helper.socket).mode & 0o777, 0o777, "default mode is aesmd's 0777");
-  const idle = await Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => { const s = net.createConnection(socket, () => resolve(s)); })));
+  const idle = await within(Promise.all([0, 1].map(() => new Promise<net.Socket>((resolve) => { const s = net.createConnection(socket, () => resolve(s)); }))), 10_000, "two idle connections");
   try {
     await settle(100);
     const oldestClosed = new Promise<number>((r) => idle[0].once("close", () => r(Date.now())));

@@ -10,6 +10,9 @@ import { defaultAdvisoryIds, type TcbPreset } from "../../src/sim/collateral/con
 import { revokePck, reissueCrls } from "../../src/sim/platform/reissue.js";
 import { simEnclaveIdentity } from "../../src/sim/enclave/identity.js";
 import { issueCrl } from "../../src/sim/pki/issue.js";
+import { ECDSA_SHA256, randomEcPrivateKey, toWebKeyPair } from "../../src/sim/pki/keys.js";
+import { CN, DEFAULT_CN_PREFIX, intelStyleName } from "../../src/sim/pki/names.js";
+import { x509 } from "../../src/common/x509.js";
 import { loadPlatformState } from "../../src/sim/platform/load.js";
 import { cliEntry } from "../support/paths.js";
 import { SIM_NOW, simRig, type SimRig } from "./sim.js";
@@ -91,6 +94,54 @@ test("expired and not-yet-valid collateral are rejected as expired", async () =>
 test("collateral for another FMSPC is rejected", async () => {
   const c = await rig.resigned({ tcbInfo: (s) => s.replace(/"fmspc":"[0-9A-Fa-f]{12}"/, '"fmspc":"00A067110000"') });
   await assert.rejects(verifyQuote(rig.quote(), c, { trustedRootPem: rig.rootPem, now: SIM_NOW }), failure("tcb-info.fmspc", "invalid-signature-or-collateral"));
+});
+
+test("a TCB Info for another PCE-ID (same FMSPC, properly signed) is rejected at the PCE-ID match", async () => {
+  const pceId = rig.platform.pceId.toString("hex").toUpperCase();
+  const other = pceId === "0100" ? "0200" : "0100";
+  const c = await rig.resigned({ tcbInfo: (s) => s.replace(`"pceId":"${pceId}"`, `"pceId":"${other}"`) });
+  assert.ok(c.tcb_info.includes(`"pceId":"${other}"`), "the TCB Info's PCE-ID was not replaced");
+  await assert.rejects(verifyQuote(rig.quote(), c, { trustedRootPem: rig.rootPem, now: SIM_NOW }), (e: unknown) => {
+    failure("tcb-info.pce-id", "invalid-signature-or-collateral")(e);
+    assert.match((e as Error).message, new RegExp(`PCK PCE-ID ${pceId} is not the TCB Info's ${other}`, "i"));
+    return true;
+  });
+});
+
+test("a PCK CRL from the other PCK CA (Platform CA, chained to the same root, properly signed) is rejected at the CRL issuer match", async () => {
+  const s = await loadPlatformState(rig.dir);
+  const otherKey = randomEcPrivateKey();
+  const [rootKeys, otherKeys] = await Promise.all([toWebKeyPair(s.keys.root), toWebKeyPair(otherKey)]);
+  // Named as the simulated PKI names CAs, so only the CA (Platform instead of Processor) differs.
+  const otherName = new x509.Name(intelStyleName(DEFAULT_CN_PREFIX + CN.pckCa("platform")));
+  assert.notEqual(otherName.toString(), s.certs.pckCa.subject);
+  const notBefore = new Date(SIM_NOW.getTime() - DAY);
+  const otherCa = await x509.X509CertificateGenerator.create({
+    serialNumber: "0badca",
+    subject: otherName,
+    issuer: s.certs.root.subjectName,
+    notBefore,
+    notAfter: new Date(SIM_NOW.getTime() + 365 * DAY),
+    signingAlgorithm: ECDSA_SHA256,
+    publicKey: otherKeys.publicKey,
+    signingKey: rootKeys.privateKey,
+    extensions: [
+      await x509.AuthorityKeyIdentifierExtension.create(rootKeys.publicKey, false),
+      s.certs.pckCa.extensions.find((e) => e.type === "2.5.29.31")!, // the root CA CRL's distribution point
+      await x509.SubjectKeyIdentifierExtension.create(otherKeys.publicKey, false),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.BasicConstraintsExtension(true, 0, true),
+    ],
+  });
+  const crl = await issueCrl(otherCa, otherKey, { thisUpdate: notBefore, nextUpdate: new Date(SIM_NOW.getTime() + 30 * DAY), crlNumber: 1, revokedSerials: [] });
+  const c = await rig.collateral();
+  c.pck_crl_issuer_chain = otherCa.toString("pem") + "\n" + s.certs.root.toString("pem") + "\n";
+  c.pck_crl = Buffer.from(crl.rawData).toString("hex");
+  await assert.rejects(verifyQuote(rig.quote(), c, { trustedRootPem: rig.rootPem, now: SIM_NOW }), (e: unknown) => {
+    failure("pck-crl.issuer", "invalid-signature-or-collateral")(e);
+    assert.match((e as Error).message, /PCK CRL issuer ".*Platform CA.*" is not the PCK certificate's issuer ".*Processor CA.*"/);
+    return true;
+  });
 });
 
 test("a QE Identity with another MRSIGNER (or product id) rejects the QE", async () => {
