@@ -36,11 +36,15 @@ export interface HelperProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `confcom quote-helper --simulate` and resolves once it serves (or rejects with its stderr). */
+/**
+ * Starts `confcom quote-helper --simulate` (or the `--backend` that `extra` names: the two conflict) and
+ * resolves once it serves (or rejects with its stderr).
+ */
 export function startHelper(stateDir: string, socket: string, extra: string[] = []): Promise<HelperProcess> {
+  const backend = extra.includes("--backend") ? [] : ["--simulate"];
   const child = spawn(
     process.execPath,
-    [cliEntry, "quote-helper", "--simulate", "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
+    [cliEntry, "quote-helper", ...backend, "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";
