@@ -55,7 +55,7 @@ describe("addon render --simulate", () => {
   test("the device plugin runs the simulated node; the quote helper the simulated QE3, never --backend", () => {
     const plugin = find<V1DaemonSet>(objs, "DaemonSet", "sgx-plugin");
     const args = argsOf(plugin);
-    for (const a of ["--simulate", "--sim-host-devices", "--sim-epc-mib=4096", `--sim-seed=${SEED}`, "--sim-state-root=/var/lib/confcom/sim"]) assert.ok(args.includes(a), a);
+    for (const a of ["--simulate", "--sim-host-devices", "--sim-epc-mib=4096", `--sim-seed=${SEED}`, "--sim-state-root=/var/lib/confcom/sim", "--no-node-labels"]) assert.ok(args.includes(a), a);
     assert.ok(!podOf(plugin).volumes!.some((v) => v.hostPath?.type === "CharDevice"));
     assert.ok(podOf(plugin).volumes!.some((v) => v.hostPath?.path === "/var/lib/confcom/sim"));
     const qh = argsOf(find<V1DaemonSet>(objs, "DaemonSet", "sgx-quote-helper"));

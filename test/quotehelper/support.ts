@@ -41,11 +41,15 @@ export interface HelperSpawnOptions {
   nodeOptions?: readonly string[];
 }
 
-/** Starts `confcom quote-helper --simulate` and resolves once it serves (or rejects with its stderr). */
+/**
+ * Starts `confcom quote-helper --simulate` (or the `--backend` that `extra` names: the two conflict) and
+ * resolves once it serves (or rejects with its stderr).
+ */
 export function startHelper(stateDir: string, socket: string, extra: string[] = [], spawnOpts: HelperSpawnOptions = {}): Promise<HelperProcess> {
+  const backend = extra.includes("--backend") ? [] : ["--simulate"];
   const child = spawn(
     process.execPath,
-    [...(spawnOpts.nodeOptions ?? []), cliEntry, "quote-helper", "--simulate", "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
+    [...(spawnOpts.nodeOptions ?? []), cliEntry, "quote-helper", ...backend, "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";

@@ -13,8 +13,9 @@ const PCCS_STATE = "/var/lib/confcom-pccs/platform";
 /** The PCCS's own platform: a node name no Kubernetes node can have (it holds capitals). */
 const PCCS_NODE_NAME = "PCCS";
 
+/** No SGX labels on a simulated node: workloads that want real SGX must not land there. */
 export function simulatedPluginArgs(sim: SimulationConfig): string[] {
-  return ["--simulate", "--sim-host-devices", `--sim-epc-mib=${sim.epcMiB}`, `--sim-seed=${sim.seed}`, `--sim-state-root=${DEFAULT_SIM_STATE_ROOT}`];
+  return ["--simulate", "--sim-host-devices", `--sim-epc-mib=${sim.epcMiB}`, `--sim-seed=${sim.seed}`, `--sim-state-root=${DEFAULT_SIM_STATE_ROOT}`, "--no-node-labels"];
 }
 
 /** The host directory where the plugin writes each node's platform (the allocations mount it from there). */
