@@ -44,7 +44,7 @@ interface QuoteHelperFlags extends DaemonOptions {
   maxQueue: number;
   maxFrameSize: number;
   readTimeoutMs: number;
-  writeTimeoutMs: number;
+  writeTimeoutMs?: number;
   maxConnections: number;
   maxUnsentBytes: number;
   afterHandover: string;
@@ -78,7 +78,7 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--max-queue <n>", "quote requests allowed to wait for a worker (dcap: for the library); beyond, BUSY (18)", parseCount("--max-queue"), 256)
     .option("--max-frame-size <bytes>", "largest request frame accepted", parseCount("--max-frame-size", 0xffffffff), DEFAULT_MAX_REQUEST_FRAME)
     .option("--read-timeout-ms <ms>", "time a client has to send its whole request", parseCount("--read-timeout-ms"), 5000)
-    .option("--write-timeout-ms <ms>", "time a client has to read its whole response", parseCount("--write-timeout-ms"), 5000)
+    .option("--write-timeout-ms <ms>", "time a client has to read its whole response and close (default: --read-timeout-ms)", parseCount("--write-timeout-ms"))
     .option("--max-connections <n>", "open connections; at the limit a new one evicts the oldest that has not sent its request", parseCount("--max-connections"), 1024)
     .option("--max-unsent-bytes <bytes>", "response bytes waiting for slow readers, in total; beyond, the slowest are cut", parseCount("--max-unsent-bytes"), DEFAULT_MAX_UNSENT_BYTES)
     .option("--after-handover <what>", "once a newer helper took the socket over and what was accepted is answered: exit (0), or wait (not ready) for SIGTERM", "exit");
@@ -183,7 +183,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
       socketGroup: flags.socketGroup,
       maxFrameSize: flags.maxFrameSize,
       readTimeoutMs: flags.readTimeoutMs,
-      writeTimeoutMs: flags.writeTimeoutMs,
+      writeTimeoutMs: flags.writeTimeoutMs ?? flags.readTimeoutMs,
       maxConnections: flags.maxConnections,
       maxUnsentBytes: flags.maxUnsentBytes,
       backend,

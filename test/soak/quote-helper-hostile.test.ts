@@ -89,7 +89,7 @@ const MAX_CONNECTIONS = scale(64, 1024);
 const IDLE_SOCKETS = scale(200, 1100);
 const LEGIT_CALLS = scale(24, 56);
 /** The full run reconnects at once; the small one pauses, to leave CPU to the tests running beside it. */
-const RECONNECT_MS = scale(100, 1);
+const RECONNECT_MS = scale(500, 1);
 const WINDOW_MS = scale(4_000, 15_000);
 /** The helper's throttled warnings: one line per reason per 10 s interval, plus the first. */
 const LOG_INTERVAL_MS = 10_000;

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import type { Logger } from "../../common/log.js";
 import { QuotingError, type InitQuoteResult, type QuoteResult, type QuotingBackend } from "../../quoting/backend.js";
-import { batcher, movable, type BackendOp, type TaskMessage, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { batcher, pack, unpack, type BackendOp, type TaskMessage, type TaskOutcome, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 export interface WorkerPoolOptions extends WorkerInit {
   name: string;
@@ -157,7 +157,7 @@ export class WorkerPoolBackend implements QuotingBackend {
     return new Promise<void>((resolve, reject) => {
       const worker = new Worker(WORKER_URL, { workerData: { module: this.opts.module, options: this.opts.options } satisfies WorkerInit });
       const post = batcher<TaskMessage>((msgs) => {
-        const { value, transfer } = movable(msgs);
+        const { value, transfer } = pack(msgs);
         worker.postMessage(value, transfer);
       });
       const slot: Slot = { worker, tasks: new Map(), post };
@@ -172,7 +172,7 @@ export class WorkerPoolBackend implements QuotingBackend {
           reject(new QuotingError(AesmError.ENCLAVE_LOAD_ERROR, `quoting worker could not build its backend: ${m.message}`));
           void worker.terminate();
         } else {
-          for (const o of m.items) {
+          for (const o of unpack<TaskOutcome[]>(m.outcomes)) {
             const task = slot.tasks.get(o.id);
             slot.tasks.delete(o.id);
             if (task) {

@@ -2,7 +2,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import { QuotingError, type QuotingBackend } from "../../quoting/backend.js";
-import { batcher, movable, type TaskMessage, type TaskOutcome, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { batcher, pack, unpack, type Packed, type TaskMessage, type TaskOutcome, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -27,11 +27,11 @@ try {
   const mod = (await import(init.module)) as { createBackend(options: unknown): QuotingBackend | Promise<QuotingBackend> };
   const backend = await mod.createBackend(init.options);
   const answer = batcher<TaskOutcome>((items) => {
-    const { value, transfer } = movable(items);
-    port.postMessage({ type: "outcomes", items: value } satisfies WorkerMessage, transfer);
+    const { value, transfer } = pack(items);
+    port.postMessage({ type: "outcomes", outcomes: value } satisfies WorkerMessage, transfer);
   });
-  port.on("message", (tasks: TaskMessage[]) => {
-    for (const t of tasks) {
+  port.on("message", (packed: Packed) => {
+    for (const t of unpack<TaskMessage[]>(packed)) {
       run(backend, t).then(
         (value) => answer({ type: "result", id: t.id, value }),
         (err: unknown) =>
