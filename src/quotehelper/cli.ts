@@ -15,7 +15,7 @@ import { QuotingError, type QuotingBackend } from "../quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
 import { VERSION } from "../cli/version.js";
 import { DEFAULT_DCAP_QL_LIBRARY } from "../quoting/dcap/library-path.js";
-import { qeMrEnclave, sharedLibraryVersion, type BuildInfo } from "./build-info.js";
+import { qeMrEnclave, sharedLibraryVersion, type BackendIdentityProbe, type BuildInfo } from "./build-info.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
 import { SocketInUseError } from "./socket-file.js";
 import { startQuoteHelper } from "./service.js";
@@ -247,9 +247,13 @@ async function simulatedBuildInfo(simState: string): Promise<BuildInfo> {
  * On DCAP: the library's version from its file name and the QE's MRENCLAVE from its target info. The
  * QE SVN needs a QE report (a BackendIdentityProbe in build-info.ts is the hook for it).
  */
-async function dcapBuildInfo(backend: QuotingBackend, library: string): Promise<BuildInfo> {
-  const [backendVersion, qeIdentity] = await Promise.all([sharedLibraryVersion(library), qeMrEnclave(backend).catch(() => "unknown")]);
-  return { version: VERSION, backend: "dcap", backendVersion, qeIdentity };
+async function dcapBuildInfo(backend: QuotingBackend, library: string, probe?: BackendIdentityProbe): Promise<BuildInfo> {
+  const [backendVersion, qeIdentity, more] = await Promise.all([
+    sharedLibraryVersion(library),
+    qeMrEnclave(backend).catch(() => "unknown"),
+    probe?.().catch(() => ({})) ?? {},
+  ]);
+  return { version: VERSION, backend: "dcap", backendVersion, qeIdentity, ...more };
 }
 
 /** A failed client call as the CLI reports it: the sgx_status_t name first, exit code 1. */

@@ -56,10 +56,7 @@ describe("the quoting mode of a process", () => {
     stateDir = path.join(dir, "platform");
     await initPlatform(stateDir, { seed: "quoting-mode-test" });
   });
-  after(() => {
-    fake.remove();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fake.remove());
 
   it("is in-proc-dcap without SGX_AESM_ADDR, through the library given", async () => {
     const [mode, ti, size, quote] = await runProbe(
@@ -185,7 +182,9 @@ describe("the quoting mode of a process", () => {
     helper = await startHelper(stateDir, path.join(dir, "helper.sock"));
   });
   after(async () => {
+    // Stopped before its directory goes: a running helper serves a removed socket again.
     await helper?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   for (const variant of endToEnd) {
