@@ -14,7 +14,7 @@ export interface AppRun {
 /** The app with exactly `env` (plus PATH), so the test's own environment cannot choose the mode. */
 export function runApp(args: string[], env: Record<string, string>): Promise<AppRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [appEntry, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "", ...env } });
+    const child = spawn(process.execPath, [appEntry, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "", ...env }, timeout: 60_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

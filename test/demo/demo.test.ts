@@ -16,7 +16,8 @@ interface Run {
 
 function demo(args: string[], env: Record<string, string> = {}, onStdout?: (all: string, kill: (s: NodeJS.Signals) => void) => void): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliEntry, "demo", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+    // A demo that hangs is killed (code null, its output in the failure) instead of hanging the run.
+    const child = spawn(process.execPath, [cliEntry, "demo", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, timeout: 120_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => {
@@ -139,7 +140,7 @@ test("--keep keeps the temp dir; bad flags are refused", async () => {
 
 test("on a terminal: one updating line per step, a check mark when it is done", { skip: !existsSync("/usr/bin/script") && "needs script(1) for a pseudo-terminal" }, async () => {
   const r = await new Promise<Run>((resolve) => {
-    const child = spawn("/usr/bin/script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(cliEntry)} demo --epc-mib 32`, "/dev/null"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("/usr/bin/script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(cliEntry)} demo --epc-mib 32`, "/dev/null"], { stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
     let stdout = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.once("exit", (code) => resolve({ code, stdout, stderr: "" }));

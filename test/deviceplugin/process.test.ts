@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { maxDevices } from "../../src/deviceplugin/device-ids.js";
 import { cliEntry } from "../support/paths.js";
 import { allServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
+import { within } from "../support/timeout.js";
 
 test("SIGTERM: streams end, socket removed, exit 0", async () => {
   const rig = await makeRig();
@@ -18,7 +19,7 @@ test("SIGTERM: streams end, socket removed, exit 0", async () => {
     const socket = path.join(rig.socketDir, "sgx-epc.sock");
     await fs.stat(socket);
     child.proc.kill("SIGTERM");
-    const { code, signal } = await child.exited;
+    const { code, signal } = await within(child.exited, 30_000, "the device plugin to exit");
     assert.equal(signal, null);
     assert.equal(code, 0, child.stderr());
     await assert.rejects(fs.stat(socket), /ENOENT/);
@@ -56,7 +57,7 @@ test("no SGX on the node: one clear log line, /readyz 503, stays up, no socket",
     const errors = child.stderr().split("\n").filter((l) => l.includes('"level":"error"') || l.includes('"level":"warn"'));
     assert.equal(errors.length, 1, child.stderr());
     child.proc.kill("SIGTERM");
-    assert.equal((await child.exited).code, 0);
+    assert.equal((await within(child.exited, 30_000, "the device plugin to exit")).code, 0);
   } finally {
     child.proc.kill("SIGKILL");
     await rig.cleanup();
@@ -73,7 +74,7 @@ test("EPC above the device-mode limit: refused in devices mode, and in node-stat
     const auto = spawnCli(["device-plugin", ...common], noCluster);
     const named = spawnCli(["device-plugin", ...common, "--epc-mode", "node-status"], { ...noCluster, NODE_NAME: "sgx-node-1" });
     for (const child of [devices, auto, named]) {
-      assert.equal((await child.exited).code, 1, child.stderr());
+      assert.equal((await within(child.exited, 30_000, "the device plugin to exit")).code, 1, child.stderr());
       assert.doesNotMatch(child.stderr(), /\n\s+at /, "no stack trace");
     }
     assert.match(devices.stderr(), new RegExp(`EPC of ${limit + 1} MiB is too large for device mode: .* over the kubelet's 4 MiB .* the largest EPC device mode can advertise is ${limit} MiB`));
@@ -106,7 +107,7 @@ test("bad flags get a clear error and exit 2", async () => {
   await Promise.all(
     cases.map(async ([args, pattern]) => {
       const child = spawnCli(["device-plugin", ...args, "--socket-dir", "/nonexistent-confcom", "--metrics-addr", "127.0.0.1:0"], { NODE_NAME: undefined });
-      const { code } = await child.exited;
+      const { code } = await within(child.exited, 30_000, "the device plugin to exit");
       assert.equal(code, 2, `${args.join(" ")}: ${child.stderr()}`);
       assert.match(child.stderr(), pattern);
     }),

@@ -160,7 +160,7 @@ test("kill -9: SERVICE_UNAVAILABLE while down, served again after a restart over
   const socket = path.join(tmp.dir, "crash.socket");
   const first = await startHelper(platform.dir, socket, ["--workers", "1"]);
   first.child.kill("SIGKILL");
-  await first.exited;
+  await within(first.exited, 30_000, "the first quote helper to exit");
   assert.ok(existsSync(socket), "a crash leaves the socket file behind");
   await assert.rejects(new QuoteExClient({ socketPath: socket }).getSupportedAttKeyIdNum(), (e: unknown) => e instanceof QuoteExError && e.status === SgxStatus.SGX_ERROR_SERVICE_UNAVAILABLE);
   const second = await startHelper(platform.dir, socket, ["--workers", "1"]);
@@ -186,7 +186,7 @@ test("SIGTERM with requests in flight: all accepted requests are answered, then 
     }),
   );
   const results = await Promise.allSettled(calls);
-  assert.equal(await h.exited, 0);
+  assert.equal(await within(h.exited, 30_000, "the quote helper to exit"), 0);
   assert.ok(!existsSync(socket), "socket removed");
   const ok = results.filter((r) => r.status === "fulfilled").length;
   for (const r of results) {

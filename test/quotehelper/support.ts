@@ -11,6 +11,7 @@ import { simEnclaveIdentity } from "../../src/sim/enclave/identity.js";
 import { initPlatform } from "../../src/sim/platform/init.js";
 import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { cliEntry } from "../support/paths.js";
+import { within } from "../support/timeout.js";
 
 export function tempDir(prefix: string): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -54,7 +55,7 @@ export function startHelper(stateDir: string, socket: string, extra: string[] = 
   );
   let err = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
+  const started = new Promise<HelperProcess>((resolve, reject) => {
     let listening = false;
     let metricsPort = 0;
     child.stderr!.on("data", (d: Buffer) => {
@@ -71,19 +72,23 @@ export function startHelper(stateDir: string, socket: string, extra: string[] = 
           exited,
           stop: () => {
             child.kill("SIGTERM");
-            return exited;
+            return within(exited, 15_000, "the quote helper to exit on SIGTERM");
           },
         });
       }
     });
     void exited.then((code) => reject(new Error(`quote-helper exited (${code}) before serving:\n${err}`)));
   });
+  return within(started, 30_000, "the quote helper to listen").catch((e: unknown) => {
+    child.kill("SIGKILL");
+    throw e;
+  });
 }
 
 /** Runs `confcom ...` to completion. */
 export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

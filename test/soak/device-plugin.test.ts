@@ -6,6 +6,7 @@ import { httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "../deviceplugin/h
 import { rssKiB } from "../quotehelper/support.js";
 import { mib, scale, secs, summary } from "./scale.js";
 import { DAEMON_NODE_OPTIONS } from "../../src/common/node-options.js";
+import { within } from "../support/timeout.js";
 
 const RESTARTS = scale(5, 200);
 const ALLOCATIONS = scale(250, 10_000);
@@ -90,7 +91,7 @@ test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations
     assert.equal(resources, 3, "EPC, enclave and provision resources");
     assert.match(metrics, new RegExp(`^confcom_device_plugin_registrations_total ${resources * (RESTARTS + 1)}$`, "m"), "the plugin counts what the kubelet counted");
     plugin.proc.kill("SIGTERM");
-    assert.equal((await plugin.exited).code, 0, plugin.stderr());
+    assert.equal((await within(plugin.exited, 30_000, "the device plugin to exit")).code, 0, plugin.stderr());
   } finally {
     plugin.proc.kill("SIGKILL");
     await rig.cleanup();

@@ -13,6 +13,7 @@ import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { appReport, openFds, rawCall, rssKiB, simPlatform, startHelper, tempDir, type HelperProcess } from "../quotehelper/support.js";
 import { mib, scale, secs, summary } from "./scale.js";
+import { within } from "../support/timeout.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const CLIENTS = 256;
@@ -174,7 +175,7 @@ test(`quote helper: SIGTERM under load from ${CLIENTS} clients; every request an
   stopped = true;
   const s0 = Date.now();
   h.child.kill("SIGTERM");
-  const code = await h.exited;
+  const code = await within(h.exited, 30_000, "the quote helper to exit");
   const drainMs = Date.now() - s0;
   await Promise.all(clients);
   summary("quote-helper-sigterm", {

@@ -17,7 +17,7 @@ function locate(): { dir?: string; problem?: string } {
   if (missing.length === 0) return { dir };
   const where = fromEnv ? `${INTEL_SAMPLE_ENV}=${fromEnv}` : `${dir} (no ${INTEL_SAMPLE_ENV} set)`;
   return {
-    problem: `Intel's SGX sample quote is missing: no ${missing.join(" or ")} in ${where}; set ${INTEL_SAMPLE_ENV} to a directory holding sgx_quote.bin and collateral.json (see README, "Tests")`,
+    problem: `Intel's SGX sample quote is missing: no ${missing.join(" or ")} in ${where}; set ${INTEL_SAMPLE_ENV} to a directory holding sgx_quote.bin and collateral.json (README, Development: "The Intel sample")`,
   };
 }
 
