@@ -199,8 +199,9 @@ export async function startAttestationService(o: AttestationServiceOptions): Pro
     }
   }
 
+  const requestTimeout = o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs;
   const server = https.createServer(
-    { cert: o.tls.certPem, key: o.tls.keyPem, requestTimeout: o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, headersTimeout: 10_000, maxHeaderSize: 16 * 1024, keepAliveTimeout: 5_000 },
+    { cert: o.tls.certPem, key: o.tls.keyPem, requestTimeout, headersTimeout: Math.min(10_000, requestTimeout), maxHeaderSize: 16 * 1024, keepAliveTimeout: 5_000 },
     (req, res) => {
       let url: URL;
       try {

@@ -5,7 +5,6 @@ import { generateKeyPairSync } from "node:crypto";
 import type { V1Deployment, V1Secret, V1Service, V1ServiceAccount } from "@kubernetes/client-node";
 import type { KubeClient } from "../../k8s/client.js";
 import type { AddonConfig } from "../config.js";
-import { issueWebhookTls } from "../tls.js";
 import { hardenedContainer, metadata, selectorLabels } from "./common.js";
 
 export const ATTESTATION = {
@@ -38,6 +37,8 @@ export async function attestationServiceKeys(config: AddonConfig, client?: KubeC
     if (caPem && certPem && keyPem && signingKeyPem) return { caPem, certPem, keyPem, signingKeyPem };
   }
   const host = attestationServiceHost(config);
+  // Loaded only when keys are made: the add-on's CLI starts without the X.509 library.
+  const { issueWebhookTls } = await import("../tls.js");
   const tls = await issueWebhookTls({ dnsNames: [host, `${host}.cluster.local`, `${ATTESTATION.name}.${config.namespace}`] });
   const signingKeyPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
   return { ...tls, signingKeyPem };
