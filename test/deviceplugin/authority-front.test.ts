@@ -49,8 +49,13 @@ interface Seen {
   stream: number;
 }
 
-/** Sends `bytes`, collects the server's frames until it closes the stream or connection, or `ms` pass. */
-function exchange(socket: string, bytes: Buffer, ms = 3000): Promise<{ frames: Seen[]; closed: boolean }> {
+const endsStream = (stream: number) => (f: Seen) => (f.type === HEADERS && (f.flags & 1) !== 0 && f.stream === stream) || f.type === RST_STREAM || f.type === GOAWAY;
+
+/**
+ * Sends `bytes` and collects the server's frames (acknowledging its SETTINGS) until `until` holds for
+ * one, the server closes the connection, or `ms` pass.
+ */
+function exchange(socket: string, bytes: Buffer, until: (f: Seen) => boolean = endsStream(1), ms = 3000): Promise<{ frames: Seen[]; closed: boolean }> {
   return new Promise((resolve) => {
     const frames: Seen[] = [];
     let buf = Buffer.alloc(0);
@@ -70,7 +75,7 @@ function exchange(socket: string, bytes: Buffer, ms = 3000): Promise<{ frames: S
         frames.push(f);
         buf = buf.subarray(9 + len);
         if (f.type === SETTINGS && !(f.flags & 1)) c.write(frame(SETTINGS, 1, 0, Buffer.alloc(0)));
-        if ((f.type === HEADERS && f.flags & 1 && f.stream === 1) || f.type === RST_STREAM) return finish(false);
+        if (until(f)) return finish(false);
       }
     });
     c.on("close", () => finish(true));
@@ -143,27 +148,7 @@ describe("the device plugin's authority front", () => {
       frame(HEADERS, 0x4, 3, two),
       frame(DATA, 0x1, 3, EMPTY_GRPC_MESSAGE),
     ]);
-    const { frames } = await new Promise<{ frames: Seen[] }>((resolve) => {
-      const seen: Seen[] = [];
-      let buf = Buffer.alloc(0);
-      const s = net.connect(socket, () => s.write(bytes));
-      const done = () => {
-        clearTimeout(timer);
-        s.destroy();
-        resolve({ frames: seen });
-      };
-      const timer = setTimeout(done, 3000);
-      s.on("data", (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        while (buf.length >= 9 && buf.length >= 9 + buf.readUIntBE(0, 3)) {
-          const f = { type: buf[3]!, flags: buf[4]!, stream: buf.readUInt32BE(5) & 0x7fffffff };
-          seen.push(f);
-          buf = buf.subarray(9 + buf.readUIntBE(0, 3));
-          if (f.type === HEADERS && f.flags & 1 && f.stream === 3) done();
-        }
-      });
-      s.on("error", done);
-    });
+    const { frames } = await exchange(socket, bytes, endsStream(3));
     assert.ok(!frames.some((f) => f.type === RST_STREAM || f.type === GOAWAY), JSON.stringify(frames));
     for (const stream of [1, 3]) {
       const trailers = frames.filter((f) => f.stream === stream && f.type === HEADERS && f.flags & 1);

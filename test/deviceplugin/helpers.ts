@@ -29,11 +29,12 @@ export interface Rig {
   cleanup(): Promise<void>;
 }
 
-export async function makeRig(opts: { startKubelet?: boolean } = {}): Promise<Rig> {
+/** `legacyAuthority`: the kubelet peer dials as kubelets before 1.26 (socket path as :authority). */
+export async function makeRig(opts: { startKubelet?: boolean; legacyAuthority?: boolean } = {}): Promise<Rig> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "confcom-dp-test-"));
   const socketDir = path.join(dir, "device-plugins");
   const devRoot = await createSimulatedDevRoot(path.join(dir, "host"));
-  const kubelet = new SimulatedKubelet({ socketDir });
+  const kubelet = new SimulatedKubelet({ socketDir, legacyAuthority: opts.legacyAuthority });
   if (opts.startKubelet ?? true) await kubelet.start();
   return {
     dir,

@@ -2,38 +2,16 @@
 // when asked (legacyAuthority), which a bare grpc-js server refuses as the real kubelet saw; our plugin
 // registers, streams and allocates with it through its authority front.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { DevicePluginDaemon } from "../../src/deviceplugin/daemon.js";
-import { createSimulatedDevRoot } from "../../src/deviceplugin/devices/index.js";
-import { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
 import { FakePlugin, register } from "../kubelet/fake-plugin.js";
-import { allServed, ENCLAVE, httpGet, RESOURCE, startPlugin, type Rig } from "./helpers.js";
-
-async function legacyRig(): Promise<Rig> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "confcom-old-kubelet-"));
-  const socketDir = path.join(dir, "device-plugins");
-  const devRoot = await createSimulatedDevRoot(path.join(dir, "host"));
-  const kubelet = new SimulatedKubelet({ socketDir, legacyAuthority: true, dialTimeoutMs: 3000 });
-  await kubelet.start();
-  return {
-    dir,
-    socketDir,
-    devRoot,
-    kubelet,
-    async cleanup() {
-      await kubelet.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { allServed, ENCLAVE, httpGet, makeRig, RESOURCE, startPlugin, type Rig } from "./helpers.js";
 
 describe("a kubelet before 1.26 (socket path as :authority)", () => {
   let rig: Rig;
   before(async () => {
-    rig = await legacyRig();
+    rig = await makeRig({ legacyAuthority: true });
   });
   after(async () => rig.cleanup());
 

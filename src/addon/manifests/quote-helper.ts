@@ -50,6 +50,9 @@ export function quoteHelperDaemonSet(config: AddonConfig, features: ClusterFeatu
           ...quoteHelperBackendArgs(config),
           `--socket=${AESMD_DIR}/aesm.socket`,
           "--socket-mode=0777",
+          // A replaced pod must not exit: the kubelet would restart it (restartPolicy Always) and it would
+          // take the socket back from its successor. It stays, not ready, until the controller deletes it.
+          "--after-handover=wait",
           `--metrics-addr=0.0.0.0:${PORTS.quoteHelperMetrics}`,
         ],
         env: nodeDaemonEnv(),
