@@ -4,12 +4,11 @@
 // - warm verification of a new PCK on a known FMSPC vs its 3 ECDSA verifications;
 // - tokens/s with 64 concurrent HTTPS clients vs a bare HTTPS echo of the same requests, p99 printed.
 // Uses the Intel sample quote when it is found, a simulated one otherwise (said in the notes).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import crypto, { createPublicKey, verify, X509Certificate, type KeyObject } from "node:crypto";
 import { QuoteVerifier as PhalaVerifier } from "@phala/dcap-qvl";
 import { type Bench, type BenchResult, percentile, ratioResult, timePerOp } from "./harness.js";
@@ -30,9 +29,8 @@ import type { SimPlatform } from "../src/sim/platform/types.js";
 import { SimulatedQuotingEnclave } from "../src/sim/qe3/quoting-enclave.js";
 import { generateSigningKey } from "../src/attestation/keys.js";
 import { startAttestationService } from "../src/attestation/service.js";
+import { intelSampleAvailable, intelSampleCollateral, intelSampleQuote } from "../test/support/intel-sample.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const SAMPLE_CANDIDATES = [path.resolve(here, "../../../shared/data/intel-sgx-sample"), path.resolve(here, "../../../../shared/data/intel-sgx-sample")];
 const SAMPLE_NOW = new Date("2025-07-01T00:00:00Z");
 const SPKI_P256_PREFIX = Buffer.from("3059301306072a8648ce3d020106082a8648ce3d03010703420004", "hex");
 const ROUNDS = 5;
@@ -142,10 +140,10 @@ const bench: Bench = async () => {
     const platform = await initPlatform(dir, { seed: "attestation-bench" });
     const simSubject: Subject = { what: "simulated quote", quote: quoteOf(platform), collateral: await buildCollateral(dir), rootPem: platform.rootCaPem, now: new Date() };
     simSubject.rootDer = Buffer.from(new x509.X509Certificate(platform.rootCaPem).rawData);
-    const sampleDir = SAMPLE_CANDIDATES.find((d) => existsSync(path.join(d, "sgx_quote.bin")));
+
     let cold: Subject = simSubject;
-    if (sampleDir) {
-      cold = { what: "Intel sample quote", quote: readFileSync(path.join(sampleDir, "sgx_quote.bin")), collateral: JSON.parse(readFileSync(path.join(sampleDir, "collateral.json"), "utf8")) as Collateral, now: SAMPLE_NOW };
+    if (intelSampleAvailable) {
+      cold = { what: "Intel sample quote", quote: intelSampleQuote(), collateral: intelSampleCollateral(), now: SAMPLE_NOW };
     } else {
       notes.push("Intel sample (shared/data/intel-sgx-sample) not found: cold verification uses a simulated quote");
     }
