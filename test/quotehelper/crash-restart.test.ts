@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import type { SimPlatform } from "../../src/sim/platform/types.js";
@@ -22,8 +23,6 @@ before(async () => {
   platform = await simPlatform(tmp.dir);
 });
 after(() => tmp.cleanup());
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test(`SIGKILL + restart ${KILLS} times under ${CLIENTS} looping clients: failures of calls in flight <= clients, none once served again`, async () => {
   const socket = path.join(tmp.dir, "aesm.socket");

@@ -6,6 +6,7 @@ import { promises as fs } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { controlCall, controlPathFor, CONTROL_PRODUCT } from "../../src/quotehelper/handover/control.js";
 import { parseBuildInfo } from "../../src/quotehelper/build-info.js";
@@ -26,8 +27,6 @@ before(async () => {
   platform = await simPlatform(tmp.dir);
 });
 after(() => tmp.cleanup());
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the exit code, or rejects after `ms`: a helper that never exits fails the test. */
 function exitWithin(h: HelperProcess, ms: number): Promise<number | null> {

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import path from "node:path";
 import { existsSync, statSync } from "node:fs";
+import { setTimeout as settle } from "node:timers/promises";
 import fc from "fast-check";
 import { QuoteExClient, QuoteExError } from "../../src/aesm/client.js";
 import { SgxStatus } from "../../src/aesm/error-codes.js";
@@ -34,8 +35,6 @@ after(async () => {
   if (helper.child.exitCode === null) await helper.stop();
   tmp.cleanup();
 });
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `pred` holds or the bound passes; returns whether it held. */
 async function eventually(pred: () => boolean, boundMs = 5000): Promise<boolean> {

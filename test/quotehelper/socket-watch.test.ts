@@ -5,6 +5,7 @@ import { promises as fs } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { metricsText, simPlatform, startHelper, tempDir, type HelperProcess } from "./support.js";
 
@@ -25,8 +26,6 @@ after(async () => {
   if (helper.child.exitCode === null) assert.equal(await helper.stop(), 0);
   tmp.cleanup();
 });
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function readyz(): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${helper.metricsPort}/readyz`);

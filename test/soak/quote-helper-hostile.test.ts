@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { encodeFrame } from "../../src/aesm/framing.js";
 import { encodeRequest } from "../../src/aesm/messages.js";
@@ -26,8 +27,6 @@ before(async () => {
   platform = await simPlatform(tmp.dir);
 });
 after(() => tmp.cleanup());
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The count in both runs: idle slow readers cost the test little.
 const SLOW_CLIENTS = 250;

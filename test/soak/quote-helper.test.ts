@@ -5,6 +5,7 @@ import { randomBytes, randomInt } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
+import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient, QuoteExError } from "../../src/aesm/client.js";
 import { SgxStatus } from "../../src/aesm/error-codes.js";
 import { encodeFrame } from "../../src/aesm/framing.js";
@@ -42,8 +43,6 @@ before(async () => {
   platform = await simPlatform(tmp.dir);
 });
 after(() => tmp.cleanup());
-
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function helperFor(name: string): Promise<HelperProcess> {
   const h = await startHelper(platform.dir, path.join(tmp.dir, `${name}.socket`), ["--workers", String(WORKERS), "--max-queue", "1024", "--read-timeout-ms", "1000"]);
