@@ -6,9 +6,9 @@ import type { AddressInfo } from "node:net";
 import { Counter, type Registry } from "prom-client";
 import type { Collateral } from "../collateral/types.js";
 import type { Logger } from "../common/log.js";
-import { buildCollateral } from "../sim/collateral/build.js";
+import { renewCollateral, renewPeriodically } from "../sim/collateral/renew.js";
 import { crlPem } from "../sim/pki/issue.js";
-import { loadPlatformState, type PlatformState } from "../sim/platform/load.js";
+import type { PlatformState } from "../sim/platform/load.js";
 import { envelope, HEADERS, PATHS } from "./api.js";
 import { listen } from "../common/listen.js";
 import { BAD_TARGET_MESSAGE, excerpt, guardedHandler } from "../common/request-target.js";
@@ -19,6 +19,8 @@ export interface PccsOptions {
   port: number;
   log: Logger;
   registry?: Registry;
+  /** Reissue the CRLs and rebuild the collateral this often (ms; 0 or absent: only at start and reload). */
+  renewMs?: number;
 }
 
 export interface PccsServer {
@@ -29,6 +31,8 @@ export interface PccsServer {
   collateral(): Collateral;
   /** Re-reads the state directory (e.g. after `sim crl --revoke-pck`) and rebuilds the collateral. */
   reload(): Promise<void>;
+  /** The served TCB Info's nextUpdate has passed (renewal off or failing). */
+  expired(now?: Date): boolean;
   close(): Promise<void>;
 }
 
@@ -45,6 +49,7 @@ class HttpError extends Error {
 interface Served {
   state: PlatformState;
   collateral: Collateral;
+  nextUpdate: string;
 }
 
 interface Reply {
@@ -137,14 +142,8 @@ function route(s: Served, path: string, q: URLSearchParams): Reply {
   }
 }
 
-async function load(stateDir: string): Promise<Served> {
-  const state = await loadPlatformState(stateDir);
-  const collateral = await buildCollateral(state);
-  return { state, collateral };
-}
-
 export async function startPccs(opts: PccsOptions): Promise<PccsServer> {
-  let served = await load(opts.stateDir);
+  let served = await renewCollateral(opts.stateDir, false);
   const requests = new Counter({
     name: "confcom_pccs_requests_total",
     help: "PCCS requests by endpoint and HTTP status",
@@ -197,17 +196,22 @@ export async function startPccs(opts: PccsOptions): Promise<PccsServer> {
   const bound = server.address() as AddressInfo;
   const hostForUrl = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
   const url = `http://${hostForUrl}:${bound.port}`;
-  opts.log.info({ url, fmspc: served.state.record.fmspc, caType: served.state.record.caType }, `PCCS serving ${url}${PATHS.tcb.replace("/tcb", "")}`);
+  opts.log.info({ url, fmspc: served.state.record.fmspc, caType: served.state.record.caType, nextUpdate: served.nextUpdate }, `PCCS serving ${url}${PATHS.tcb.replace("/tcb", "")}`);
+  const stopRenewing = renewPeriodically(opts.stateDir, opts.renewMs ?? 0, opts.log, (r) => {
+    served = r;
+  });
   return {
     url,
     address: () => ({ host: bound.address, port: bound.port }),
     collateral: () => served.collateral,
     reload: async () => {
-      served = await load(opts.stateDir);
-      opts.log.info("PCCS reloaded the platform state");
+      served = await renewCollateral(opts.stateDir, false);
+      opts.log.info({ nextUpdate: served.nextUpdate }, "PCCS reloaded the platform state");
     },
+    expired: (now = new Date()) => !(Date.parse(served.nextUpdate) > now.getTime()),
     close: () =>
       new Promise<void>((resolve) => {
+        stopRenewing();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -229,3 +229,42 @@ describe("confcom pccs (process)", () => {
     }
   });
 });
+
+describe("PCCS collateral renewal (a simulated cluster's PCCS runs for months)", () => {
+  const tmp = tempDir("pccs-renew");
+  const dir = path.join(tmp.dir, "p");
+  after(() => tmp.cleanup());
+  const crlNumber = (hex: string) => {
+    const crl = new x509.X509Crl(Buffer.from(hex, "hex"));
+    return { entries: crl.entries.length, thisUpdate: crl.thisUpdate.getTime() };
+  };
+
+  test("renewal reissues the CRLs (revocations kept) and rebuilds the TCB Info window from now; /readyz's check sees it current", async () => {
+    await initPlatform(dir, { seed: "pccs-renew" });
+    await revokePck(dir);
+    const pccs = await startPccs({ stateDir: dir, host: "127.0.0.1", port: 0, log: silentLogger(), renewMs: 300 });
+    try {
+      const before = pccs.collateral();
+      assert.equal(pccs.expired(), false);
+      // CRL and TCB Info times have one-second resolution: wait until a renewal lands past that.
+      await new Promise((r) => setTimeout(r, 1_100));
+      let renewed = pccs.collateral();
+      for (let i = 0; i < 50 && renewed.pck_crl === before.pck_crl; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        renewed = pccs.collateral();
+      }
+      assert.notEqual(renewed.pck_crl, before.pck_crl, "the PCK CRL was never reissued");
+      assert.ok(crlNumber(renewed.pck_crl).thisUpdate > crlNumber(before.pck_crl).thisUpdate);
+      assert.equal(crlNumber(renewed.pck_crl).entries, 1, "the revocation was lost on renewal");
+      const issued = (c: typeof before) => Date.parse((JSON.parse(c.tcb_info) as { issueDate: string }).issueDate);
+      assert.ok(issued(renewed) > issued(before), "the TCB Info window did not move");
+      // What the PCCS serves is the renewed collateral, signed and whole.
+      const served = await fetchCollateral(pccs.url, JSON.parse(renewed.tcb_info).fmspc, "processor");
+      assert.equal(crlNumber(served.pck_crl).entries, 1);
+      assert.ok(issued(served) >= issued(renewed));
+      assert.equal(pccs.expired(new Date(Date.now() + 40 * 86_400_000)), true, "40 days on, without renewal, the collateral is expired");
+    } finally {
+      await pccs.close();
+    }
+  });
+});

@@ -29,7 +29,8 @@ describe("device plugin on a simulated cluster node", () => {
       simHostDevices: true,
       nodeName: "node-a",
       nodeLabels: false,
-      simNode: { seed: SEED, stateRoot },
+      // Renewed every 400 ms here (daily in production), so the test sees a renewal land.
+      simNode: { seed: SEED, stateRoot, refreshMs: 400 },
     });
     await rig.kubelet.waitFor(allServed(256), 10_000, "all three resources served");
   });
@@ -69,5 +70,21 @@ describe("device plugin on a simulated cluster node", () => {
     const files = Object.values(STATE_FILES).map((f) => path.join(dir, f));
     const r = spawnSync(process.execPath, ["-e", `for (const f of ${JSON.stringify(files)}) require("fs").readFileSync(f)`], { uid: 65532, gid: 65532, encoding: "utf8", timeout: 20_000 });
     assert.equal(r.status, 0, r.stderr);
+  });
+
+  test("the node's collateral file is renewed in place: CRLs reissued, the TCB Info window moved", async () => {
+    const file = path.join(stateRoot, "node-a", STATE_FILES.collateral);
+    const read = () => JSON.parse(readFileSync(file, "utf8")) as { pck_crl: string; tcb_info: string };
+    const first = read();
+    const deadline = Date.now() + 10_000;
+    let now = read();
+    // Times in CRLs and TCB Info have one-second resolution.
+    while (now.pck_crl === first.pck_crl || now.tcb_info === first.tcb_info) {
+      assert.ok(Date.now() < deadline, "collateral.json was not renewed within 10 s");
+      await new Promise((r) => setTimeout(r, 200));
+      now = read();
+    }
+    const issued = (c: { tcb_info: string }) => Date.parse((JSON.parse(c.tcb_info) as { issueDate: string }).issueDate);
+    assert.ok(issued(now) > issued(first));
   });
 });
