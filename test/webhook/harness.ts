@@ -15,8 +15,14 @@ const SERVERNAME = "confcom-webhook.kube-system.svc";
 
 export interface RunningWebhook {
   port: number;
+  metricsPort: number;
   ca: string;
   stop(): void;
+}
+
+export interface Answer {
+  status: number;
+  body: Obj;
 }
 
 function waitForLog(proc: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
@@ -46,11 +52,35 @@ export async function startWebhook(flags: string[] = [], env: Record<string, str
   writeFileSync(path.join(dir, "tls.key"), tls.keyPem, { mode: 0o600 });
   const args = [cliEntry, "webhook", "--tls-cert", path.join(dir, "tls.crt"), "--tls-key", path.join(dir, "tls.key"), "--host", "127.0.0.1", "--port", "0", "--metrics-addr", "127.0.0.1:0", ...flags];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
-  const m = await waitForLog(child, /"port":(\d+),"msg":"serving AdmissionReviews/);
-  return { port: Number(m[1]), ca: tls.caPem, stop: () => child.kill("SIGTERM") };
+  const [m, ops] = await Promise.all([waitForLog(child, /"port":(\d+),"msg":"serving AdmissionReviews/), waitForLog(child, /"port":(\d+),"msg":"serving \/metrics/)]);
+  return { port: Number(m[1]), metricsPort: Number(ops[1]), ca: tls.caPem, stop: () => child.kill("SIGTERM") };
 }
 
-export function review(pod: Obj): Obj {
+/** One HTTPS request to the webhook; the body is parsed as JSON (an empty one as {}). */
+export function post(hook: RunningWebhook, pathname: string, payload: string | Buffer, opts: { method?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: "127.0.0.1", port: hook.port, path: pathname, method: opts.method ?? "POST", ca: hook.ca, servername: SERVERNAME, headers: { "content-type": "application/json" }, timeout: 10_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          try {
+            resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString() || "{}") as Obj });
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** An AdmissionReview of a pod CREATE; `extra` overrides request fields (e.g. the operation). */
+export function review(pod: Obj, extra: Obj = {}): Obj {
   return {
     apiVersion: "admission.k8s.io/v1",
     kind: "AdmissionReview",
@@ -62,36 +92,24 @@ export function review(pod: Obj): Obj {
       namespace: "default",
       userInfo: { username: "tenant" },
       object: pod,
+      dryRun: false,
+      ...extra,
     },
   };
 }
 
-/** One review: the response, and the decoded patch if there is one. */
-export function admit(hook: RunningWebhook, endpoint: "mutate" | "validate", pod: Obj): Promise<{ response: Obj; patch?: Obj[] }> {
+/** One review, checked as the API server checks the answer: the response, and the decoded patch if any. */
+export async function admit(hook: RunningWebhook, endpoint: "mutate" | "validate", pod: Obj): Promise<{ response: Obj; patch?: Obj[] }> {
   const rev = review(pod);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: "127.0.0.1", port: hook.port, path: `/${endpoint}`, method: "POST", ca: hook.ca, servername: SERVERNAME, headers: { "content-type": "application/json" }, timeout: 10_000 },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          try {
-            assert.equal(res.statusCode, 200);
-            const response = JSON.parse(Buffer.concat(chunks).toString()).response as Obj;
-            assert.equal(response.uid, rev.request.uid);
-            const patch = response.patch ? (JSON.parse(Buffer.from(response.patch, "base64").toString()) as Obj[]) : undefined;
-            resolve({ response, patch });
-          } catch (err) {
-            reject(err);
-          }
-        });
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("no answer within 10 s")));
-    req.on("error", reject);
-    req.end(JSON.stringify(rev));
-  });
+  const a = await post(hook, `/${endpoint}`, JSON.stringify(rev));
+  assert.equal(a.status, 200);
+  assert.equal(a.body.apiVersion, "admission.k8s.io/v1");
+  assert.equal(a.body.kind, "AdmissionReview");
+  const response = a.body.response as Obj;
+  assert.equal(response.uid, rev.request.uid, "the response echoes request.uid");
+  const patch = response.patch ? (JSON.parse(Buffer.from(response.patch, "base64").toString()) as Obj[]) : undefined;
+  assert.equal(response.patchType, patch ? "JSONPatch" : undefined);
+  return { response, patch };
 }
 
 /** RFC 6902 add and replace as the API server applies them: add on an existing member fails here, so that a replace is explicit. */
@@ -121,11 +139,12 @@ export function applyPatch(doc: Obj, ops: Obj[]): Obj {
   return out;
 }
 
-export async function mutateToFixpoint(hook: RunningWebhook, pod: Obj): Promise<Obj> {
+/** Mutates until no patch comes back, as reinvocation would; `rounds` is how many patches it took. */
+export async function mutateToFixpoint(hook: RunningWebhook, pod: Obj): Promise<{ pod: Obj; rounds: number }> {
   let current = pod;
   for (let rounds = 0; rounds < 5; rounds++) {
     const { patch } = await admit(hook, "mutate", current);
-    if (!patch) return current;
+    if (!patch) return { pod: current, rounds };
     current = applyPatch(current, patch);
   }
   throw new Error("the mutation never settles");

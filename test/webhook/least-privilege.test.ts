@@ -5,7 +5,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { WEBHOOK_NODE_OPTIONS } from "../../src/common/node-options.js";
-import { admit, applyPatch, mutateToFixpoint, startWebhook, type Obj, type RunningWebhook } from "./harness.js";
+import { admit, applyPatch, mutateToFixpoint as settle, startWebhook, type Obj, type RunningWebhook } from "./harness.js";
+
+const mutateToFixpoint = async (hook: RunningWebhook, pod: Obj) => (await settle(hook, pod)).pod;
 
 const EPC = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 const ENCLAVE = "kubernetes.azure.com/sgx_enclave";

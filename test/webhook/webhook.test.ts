@@ -2,132 +2,22 @@
 // (trusting the CA `addon enable` would put in the caBundle) with real AdmissionReview payloads.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import https from "node:https";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { randomUUID } from "node:crypto";
-import { issueWebhookTls } from "../../src/addon/tls.js";
-import { cliEntry } from "../support/paths.js";
+import { admit as admitTo, applyPatch, mutateToFixpoint as mutateOn, post as postTo, review, startWebhook, type Obj, type RunningWebhook } from "./harness.js";
 
 const EPC = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 const ENCLAVE = "kubernetes.azure.com/sgx_enclave";
 const OPT_IN = { "confcom.io/quote-helper": "true" };
-type Obj = Record<string, any>;
 
-let child: ChildProcess;
-let port = 0;
-let metricsPort = 0;
-let ca = "";
-
-async function waitForLog(proc: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
-  let buf = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no log line matching ${re} in: ${buf}`)), 30_000);
-    proc.stderr!.on("data", (c: Buffer) => {
-      buf += c.toString();
-      const m = re.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`webhook exited (${code}): ${buf}`)));
-  });
-}
-
+let hook: RunningWebhook;
 before(async () => {
-  const tls = await issueWebhookTls({ dnsNames: ["confcom-webhook.kube-system.svc"], ipAddresses: ["127.0.0.1"] });
-  ca = tls.caPem;
-  const dir = mkdtempSync(path.join(tmpdir(), "confcom-webhook-"));
-  writeFileSync(path.join(dir, "tls.crt"), tls.certPem);
-  writeFileSync(path.join(dir, "tls.key"), tls.keyPem, { mode: 0o600 });
-  child = spawn(process.execPath, [cliEntry, "webhook", "--tls-cert", path.join(dir, "tls.crt"), "--tls-key", path.join(dir, "tls.key"), "--host", "127.0.0.1", "--port", "0", "--metrics-addr", "127.0.0.1:0", "--max-body-bytes", "200000"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const [m1, m2] = await Promise.all([waitForLog(child, /"port":(\d+),"msg":"serving AdmissionReviews/), waitForLog(child, /"port":(\d+),"msg":"serving \/metrics/)]);
-  port = Number(m1[1]);
-  metricsPort = Number(m2[1]);
+  hook = await startWebhook(["--max-body-bytes", "200000"]);
 });
+after(() => hook.stop());
 
-after(() => {
-  child.kill("SIGTERM");
-});
-
-interface Answer {
-  status: number;
-  body: Obj;
-}
-
-function post(pathname: string, payload: string | Buffer, opts: { method?: string; servername?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: "127.0.0.1", port, path: pathname, method: opts.method ?? "POST", ca, servername: opts.servername ?? "confcom-webhook.kube-system.svc", headers: { "content-type": "application/json" } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString() || "{}") }));
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
-function review(pod: Obj, extra: Obj = {}): Obj {
-  return {
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    request: {
-      uid: randomUUID(),
-      kind: { group: "", version: "v1", kind: "Pod" },
-      resource: { group: "", version: "v1", resource: "pods" },
-      operation: "CREATE",
-      namespace: "default",
-      userInfo: { username: "kubernetes-admin" },
-      object: pod,
-      dryRun: false,
-      ...extra,
-    },
-  };
-}
-
-async function admit(endpoint: "mutate" | "validate", pod: Obj): Promise<{ response: Obj; patch?: Obj[] }> {
-  const rev = review(pod);
-  const a = await post(`/${endpoint}`, JSON.stringify(rev));
-  assert.equal(a.status, 200);
-  assert.equal(a.body.apiVersion, "admission.k8s.io/v1");
-  assert.equal(a.body.kind, "AdmissionReview");
-  assert.equal(a.body.response.uid, rev.request.uid, "the response echoes request.uid");
-  const patch = a.body.response.patch ? (JSON.parse(Buffer.from(a.body.response.patch, "base64").toString()) as Obj[]) : undefined;
-  if (patch) assert.equal(a.body.response.patchType, "JSONPatch");
-  else assert.equal(a.body.response.patchType, undefined);
-  return { response: a.body.response, patch };
-}
-
-/** RFC 6902 "add", the only operation the webhook emits, applied as the API server would. */
-function applyPatch(doc: Obj, ops: Obj[]): Obj {
-  const out = structuredClone(doc);
-  for (const op of ops) {
-    assert.equal(op.op, "add");
-    const parts = (op.path as string).split("/").slice(1).map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
-    const last = parts.pop()!;
-    let target: any = out;
-    for (const p of parts) {
-      target = target[p];
-      assert.ok(target !== undefined, `patch path ${op.path} must exist`);
-    }
-    if (Array.isArray(target)) {
-      if (last === "-") target.push(op.value);
-      else target.splice(Number(last), 0, op.value);
-    } else {
-      assert.ok(!(last in target), `add at ${op.path} must not replace an existing member`);
-      target[last] = op.value;
-    }
-  }
-  return out;
-}
+const post = (pathname: string, payload: string | Buffer, opts: { method?: string } = {}) => postTo(hook, pathname, payload, opts);
+const admit = (endpoint: "mutate" | "validate", pod: Obj) => admitTo(hook, endpoint, pod);
+const mutateToFixpoint = (pod: Obj) => mutateOn(hook, pod);
 
 /** The sample Job's pod from the AKS docs: EPC 10 in limits, and the opt-in annotation. */
 function docsJobPod(): Obj {
@@ -140,16 +30,6 @@ function docsJobPod(): Obj {
       containers: [{ name: "sgxtest", image: "oeciteam/sgx-test:1.0", resources: { limits: { [EPC]: 10 } } }],
     },
   };
-}
-
-async function mutateToFixpoint(pod: Obj): Promise<{ pod: Obj; rounds: number }> {
-  let current = pod;
-  for (let rounds = 0; rounds < 5; rounds++) {
-    const { patch } = await admit("mutate", current);
-    if (!patch) return { pod: current, rounds };
-    current = applyPatch(current, patch);
-  }
-  throw new Error("the mutation never settles");
 }
 
 describe("mutating", () => {
@@ -354,17 +234,17 @@ describe("malformed and hostile requests", () => {
   test("still serving after all that, and counting in /metrics", async () => {
     const { response } = await admit("validate", docsJobPod());
     assert.equal(response.allowed, true);
-    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    const text = await fetch(`http://127.0.0.1:${hook.metricsPort}/metrics`).then((r) => r.text());
     assert.match(text, /confcom_webhook_reviews_total\{endpoint="mutate",result="patched"\} [1-9]/);
     assert.match(text, /confcom_webhook_reviews_total\{endpoint="validate",result="denied"\} [1-9]/);
     assert.match(text, /confcom_webhook_reviews_total\{endpoint="mutate",result="bad_request"\} [1-9]/);
-    assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status, 200);
+    assert.equal((await fetch(`http://127.0.0.1:${hook.metricsPort}/readyz`)).status, 200);
   });
 
   test("TLS: a client that does not trust the add-on's CA cannot connect", async () => {
     await assert.rejects(
       new Promise((resolve, reject) => {
-        const req = https.request({ host: "127.0.0.1", port, path: "/mutate", method: "POST", servername: "confcom-webhook.kube-system.svc" }, resolve);
+        const req = https.request({ host: "127.0.0.1", port: hook.port, path: "/mutate", method: "POST", servername: "confcom-webhook.kube-system.svc" }, resolve);
         req.on("error", reject);
         req.end("{}");
       }),
