@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { unixTarget } from "../src/common/grpc-service.js";
 import { silentLogger } from "../src/common/log.js";
@@ -23,6 +23,8 @@ const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 const RESTARTS = 50;
 const WORST_REREGISTRATION_MS = 30;
 const cliEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+/** The generated Device Plugin API, which the floor loads too. */
+const apiSchema = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/gen/deviceplugin/v1beta1/api_pb.js");
 /** The repository, where the floor process resolves grpc-js and protobuf-es. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -149,11 +151,15 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
 /** The DaemonSet's env for the plugin, given to the floor as well. */
 const daemonEnv = { ...process.env, ...PLUGIN_ENV };
 
-/** Node with the same V8 flags and env, only grpc-js and protobuf-es loaded (and a gRPC server, as the plugin has). */
+/**
+ * Node with the same V8 flags and env, only grpc-js, protobuf-es and the v1beta1 schema loaded (as the quote
+ * helper's floor loads the AESM schema), and a gRPC server, as the plugin has.
+ */
 async function floorRss(dir: string): Promise<SettledRss> {
   const script = [
     'const grpc = await import("@grpc/grpc-js");',
     'await import("@bufbuild/protobuf");',
+    `await import(${JSON.stringify(pathToFileURL(apiSchema).href)});`,
     "const server = new grpc.Server();",
     `server.bindAsync("unix://${path.join(dir, "floor.sock")}", grpc.ServerCredentials.createInsecure(), () => process.stdout.write("ready\\n"));`,
     "setInterval(() => {}, 1 << 30);",
@@ -190,7 +196,7 @@ async function idleRss(dir: string): Promise<BenchResult[]> {
   const when = (r: SettledRss) => `${(r.afterMs / 1000).toFixed(1)} s${r.reduced ? "" : " (no reducing GC seen: read at the cap)"}`;
   return [
     ratioResult(
-      "idle RSS, 192 GiB EPC advertised, vs the floor (node + grpc-js + protobuf-es)",
+      "idle RSS, 192 GiB EPC advertised, vs the floor (node + grpc-js + protobuf-es + the v1beta1 schema)",
       daemon.mib,
       floor.mib,
       "MiB",
