@@ -2,21 +2,29 @@
 // a kubelet restart (median and worst of 50), and the daemon's idle RSS with 192 GiB of EPC advertised
 // against a floor process that only loads what the plugin must (grpc-js, protobuf-es), same V8 flags.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { unixTarget } from "../src/common/grpc-service.js";
 import { silentLogger } from "../src/common/log.js";
 import { startDevicePlugin } from "../src/deviceplugin/daemon.js";
+import { PLUGIN_ENV } from "../src/deviceplugin/defaults.js";
 import { createSimulatedDevRoot } from "../src/deviceplugin/devices/index.js";
 import { SimulatedKubelet } from "../src/kubelet/simulated-kubelet.js";
+import { BarePlugin } from "./support/bare-plugin.js";
+import { settledRss, TRACE_GC_FLAG, type SettledRss } from "./support/settled-rss.js";
 import { percentile, ratioResult, timePerOp, type Bench, type BenchResult } from "./harness.js";
 import { DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
 
 const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
+const RESTARTS = 50;
+const WORST_REREGISTRATION_MS = 30;
 const cliEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+/** The generated Device Plugin API, which the floor loads too. */
+const apiSchema = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../src/gen/deviceplugin/v1beta1/api_pb.js");
 /** The repository, where the floor process resolves grpc-js and protobuf-es. */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -81,24 +89,56 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
       ),
     ];
 
-    // Every resource the plugin serves re-registered, and the EPC snapshot in: the kubelet can admit again.
-    const resources = kubelet.resourceNames();
-    const latencies: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      const before = resources.map((r) => kubelet.registrationCount(r));
-      await kubelet.stop();
-      const t0 = process.hrtime.bigint();
-      await kubelet.start();
-      await kubelet.waitFor((k) => resources.every((r, j) => k.registrationCount(r) > before[j]!) && k.allocatable(RESOURCE) === 16384, 30_000, "re-registration");
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    // "Registered" = every resource the plugin serves registered again and the EPC snapshot in: the
+    // kubelet can admit again. Each restart is timed from the kubelet's start (its directory clean-up
+    // is the plugin's signal) to then, for our daemon and, alternately, for the bare baseline plugin
+    // on a kubelet of its own, so that load on this machine falls on both alike.
+    const resources = kubelet.resourceNames().map((resourceName) => ({ resourceName, devices: kubelet.healthyDeviceIds(resourceName).length }));
+    const bareKubelet = new SimulatedKubelet({ socketDir: path.join(dir, "bare-dp") });
+    await bareKubelet.start();
+    const barePlugin = new BarePlugin(bareKubelet.socketDir, resources);
+    const ours: number[] = [];
+    const base: number[] = [];
+    try {
+      const restart = async (k: SimulatedKubelet, into: number[], registerAfterStart?: () => Promise<void>) => {
+        const before = resources.map((r) => k.registrationCount(r.resourceName));
+        await k.stop();
+        const t0 = process.hrtime.bigint();
+        await k.start();
+        await registerAfterStart?.();
+        await k.waitFor((kk) => resources.every((r, j) => kk.registrationCount(r.resourceName) > before[j]! && kk.allocatable(r.resourceName) === r.devices), 30_000, "re-registration");
+        into.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      };
+      await restart(bareKubelet, [], () => barePlugin.register());
+      for (let i = 0; i < RESTARTS; i++) {
+        await restart(kubelet, ours);
+        await restart(bareKubelet, base, () => barePlugin.register());
+      }
+    } finally {
+      await barePlugin.stop();
+      await bareKubelet.stop();
     }
-    latencies.sort((a, b) => a - b);
-    const median = percentile(latencies, 50);
-    const worst = latencies.at(-1)!;
-    const p90 = percentile(latencies, 90);
+    ours.sort((a, b) => a - b);
+    base.sort((a, b) => a - b);
+    const what = `${resources.length} resources (${resources.map((r) => r.devices).join(" + ")} devices)`;
+    const spread = (l: number[]) => `median ${percentile(l, 50).toFixed(1)}, p90 ${percentile(l, 90).toFixed(1)}, worst ${l.at(-1)!.toFixed(1)} ms`;
     results.push(
-      ratioResult("re-registration after kubelet restart (median of 50)", median, 250, "ms", { max: 1 }, `from kubelet start until all ${resources.length} resources registered and the EPC snapshot in; baseline = the 250 ms target`),
-      ratioResult("re-registration after kubelet restart (worst of 50)", worst, 30, "ms", { max: 1 }, `p90 ${p90.toFixed(1)} ms, median ${median.toFixed(1)} ms; baseline = the 30 ms target`),
+      ratioResult(
+        `re-registration after a kubelet restart, median of ${RESTARTS}, vs a bare plugin told when the kubelet is up`,
+        percentile(ours, 50),
+        percentile(base, 50),
+        "ms",
+        { max: 1.5 },
+        `from the kubelet's start until all ${what} are registered and their snapshots in, in the same process as the kubelet peer; ours ${spread(ours)}; bare ${spread(base)}`,
+      ),
+      ratioResult(
+        `re-registration after a kubelet restart, worst of ${RESTARTS}, vs the 30 ms target (a constant, issue 12)`,
+        ours.at(-1)!,
+        WORST_REREGISTRATION_MS,
+        "ms",
+        { max: 1 },
+        `the baseline column is the target itself, not a measurement; the bare plugin's worst in the same run: ${base.at(-1)!.toFixed(1)} ms`,
+      ),
     );
     return results;
   } finally {
@@ -108,30 +148,29 @@ async function inProcess(dir: string): Promise<BenchResult[]> {
   }
 }
 
-/** RSS of `pid` in MiB, read from /proc. */
-function rssMiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
-}
+/** The DaemonSet's env for the plugin, given to the floor as well. */
+const daemonEnv = { ...process.env, ...PLUGIN_ENV };
 
-const IDLE_SETTLE_MS = 3000;
-
-/** Node with the same V8 flags, only grpc-js and protobuf-es loaded (and a gRPC server, as the plugin has). */
-async function floorRss(dir: string): Promise<number> {
+/**
+ * Node with the same V8 flags and env, only grpc-js, protobuf-es and the v1beta1 schema loaded (as the quote
+ * helper's floor loads the AESM schema), and a gRPC server, as the plugin has.
+ */
+async function floorRss(dir: string): Promise<SettledRss> {
   const script = [
     'const grpc = await import("@grpc/grpc-js");',
     'await import("@bufbuild/protobuf");',
+    `await import(${JSON.stringify(pathToFileURL(apiSchema).href)});`,
     "const server = new grpc.Server();",
     `server.bindAsync("unix://${path.join(dir, "floor.sock")}", grpc.ServerCredentials.createInsecure(), () => process.stdout.write("ready\\n"));`,
     "setInterval(() => {}, 1 << 30);",
   ].join("\n");
-  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, "--input-type=module", "-e", script], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, TRACE_GC_FLAG, "--input-type=module", "-e", script], { cwd: repoRoot, env: daemonEnv, stdio: ["ignore", "pipe", "inherit"] });
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.once("data", () => resolve());
+    const ready = new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on("line", (l) => l === "ready" && resolve());
       child.once("exit", (code) => reject(new Error(`floor process exited ${code}`)));
     });
-    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
-    return rssMiB(child.pid!);
+    return await settledRss(child, ready);
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
@@ -143,20 +182,28 @@ async function idleRss(dir: string): Promise<BenchResult[]> {
   const kubelet = new SimulatedKubelet({ socketDir });
   await kubelet.start();
   const epc = 192 * 1024;
-  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, cliEntry, "device-plugin", "--simulate", "--sim-epc-mib", String(epc), "--socket-dir", socketDir, "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"], { stdio: "ignore" });
-  let daemon: number;
+  const args = [...DAEMON_NODE_OPTIONS, TRACE_GC_FLAG, cliEntry, "device-plugin", "--simulate", "--sim-epc-mib", String(epc), "--socket-dir", socketDir, "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"];
+  const child = spawn(process.execPath, args, { env: daemonEnv, stdio: ["ignore", "pipe", "ignore"] });
+  let daemon: SettledRss;
   try {
-    await kubelet.waitFor((k) => k.allocatable(RESOURCE) === epc, 60_000, "registration of the 192 GiB child");
-    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS)); // idle: let startup garbage be collected
-    daemon = rssMiB(child.pid!);
+    daemon = await settledRss(child, kubelet.waitFor((k) => k.allocatable(RESOURCE) === epc, 60_000, "registration of the 192 GiB child"));
   } finally {
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));
     await kubelet.stop();
   }
   const floor = await floorRss(dir);
+  const when = (r: SettledRss) => `${(r.afterMs / 1000).toFixed(1)} s${r.reduced ? "" : " (no reducing GC seen: read at the cap)"}`;
   return [
-    ratioResult("idle RSS, 192 GiB EPC advertised, vs the floor (node + grpc-js + protobuf-es)", daemon, floor, "MiB", { max: 1.15 }, `both run as the DaemonSet runs the plugin (${DAEMON_NODE_OPTIONS.join(" ")}), measured ${IDLE_SETTLE_MS / 1000} s after start-up; the 60 MiB target: ${(daemon / 60).toFixed(2)}x`),
+    ratioResult(
+      "idle RSS, 192 GiB EPC advertised, vs the floor (node + grpc-js + protobuf-es + the v1beta1 schema)",
+      daemon.mib,
+      floor.mib,
+      "MiB",
+      { max: 1.15 },
+      `both run as the DaemonSet runs the plugin (${DAEMON_NODE_OPTIONS.join(" ")}, plus ${TRACE_GC_FLAG} to see their GCs; GLIBC_TUNABLES=${PLUGIN_ENV.GLIBC_TUNABLES}) and are read once settled: ` +
+        `3 s after V8's memory-reducing GCs, which came ${when(daemon)} after registration (plugin) and ${when(floor)} after listening (floor); the 60 MiB target: ${(daemon.mib / 60).toFixed(2)}x`,
+    ),
   ];
 }
 

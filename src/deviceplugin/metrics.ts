@@ -1,5 +1,9 @@
 // The device plugin's own Prometheus registry (never the global one), one object the other parts update.
-import { Counter, Gauge, Registry } from "prom-client";
+// prom-client's classes are loaded one by one: its index also loads the Pushgateway, the cluster
+// aggregator, Summary and the default metrics, ~1.5 MiB of idle RSS for code the plugin never runs.
+import Counter from "prom-client/lib/counter.js";
+import Gauge from "prom-client/lib/gauge.js";
+import Registry from "prom-client/lib/registry.js";
 import { registerProcessMetrics } from "./process-metrics.js";
 
 const P = "confcom_device_plugin_";

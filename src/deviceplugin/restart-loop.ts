@@ -13,6 +13,8 @@ import { fileIdentity, sameFile, servePluginSocket, type FileIdentity } from "./
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
+/** One kubelet clean-up takes our socket once; a socket removed this often in one round is someone else's doing. */
+const MAX_SERVE_ROUNDS = 3;
 
 export interface RestartLoopOptions {
   socketDir: string;
@@ -187,16 +189,23 @@ export class RestartLoop {
 
   private async reconcile(): Promise<void> {
     // Look again rather than trust the watcher: a kubelet that deleted our socket a moment ago would
-    // otherwise be asked to dial a path that no longer exists. kubelet.sock first: a new one exists only
-    // after the kubelet's clean-up, so our socket's stat that follows sees that clean-up.
-    const kubelet = await fileIdentity(this.kubeletSocket);
-    if (this.served && !sameFile(await fileIdentity(this.socketPath), this.served)) this.served = null;
-    if (!this.served) {
-      this.setRegistered(null);
-      await this.server.stop();
-      await this.serve();
+    // otherwise be asked to dial a path that no longer exists. Our socket is served first and kubelet.sock
+    // looked at after, so a kubelet.sock that appeared while we re-served is seen now, not one round later.
+    // A new kubelet.sock exists only after the kubelet's clean-up, so our socket's stat that follows it
+    // sees that clean-up: if it took our fresh socket, serve again.
+    let kubelet: FileIdentity | null = null;
+    for (let round = 1; ; round++) {
+      if (this.served && !sameFile(await fileIdentity(this.socketPath), this.served)) this.served = null;
+      if (!this.served) {
+        this.setRegistered(null);
+        await this.server.stop();
+        await this.serve();
+      }
+      if (this.registeredWith || this.stopped) return;
+      kubelet = await fileIdentity(this.kubeletSocket);
+      if (!kubelet || sameFile(await fileIdentity(this.socketPath), this.served)) break;
+      if (round === MAX_SERVE_ROUNDS) throw new Error(`${this.socketPath} was removed ${round} times while serving it`);
     }
-    if (this.registeredWith) return;
     if (!kubelet) {
       this.lastAttempted = null;
       throw new Error(`kubelet not running: ${this.kubeletSocket} does not exist`);

@@ -524,9 +524,10 @@ export class SimulatedKubelet extends EventEmitter {
       state.unhealthy = new Set();
       for (const dev of res.devices) (dev.health === HEALTHY ? state.healthy : state.unhealthy).add(dev.ID);
       state.devices = res.devices;
-      void this.checkpoint.save().catch((err: Error) => this.log.warn({ err: err.message }, "writing the checkpoint failed"));
+      // As genericDeviceUpdateCallback: the device sets are visible (GetCapacity) before the checkpoint is written.
       this.emit("snapshot", resource);
       this.changed();
+      void this.checkpoint.save().catch((err: Error) => this.log.warn({ err: err.message }, "writing the checkpoint failed"));
     });
     stream.on("error", (err: grpc.ServiceError) => this.disconnected(resource, ep, err.details || err.message));
     stream.on("end", () => this.disconnected(resource, ep, "ListAndWatch stream ended"));

@@ -94,9 +94,10 @@ test("the plugin mounts the kubelet directory, the host's /dev (a Directory, rea
     c.env,
     [
       { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
+      { name: "GLIBC_TUNABLES", value: "glibc.malloc.arena_max=1" },
       { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
     ],
-    "the node daemons' V8 options, and its node, to label and to publish EPC capacity on",
+    "the node daemons' V8 options, one malloc arena, and its node, to label and to publish EPC capacity on",
   );
   assert.ok(c.args!.includes("--epc-mode=auto"));
   assert.ok(c.args!.includes("--enclave-devices=110"));

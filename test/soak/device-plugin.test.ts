@@ -6,6 +6,7 @@ import { httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "../deviceplugin/h
 import { rssKiB } from "../quotehelper/support.js";
 import { mib, scale, secs, summary } from "./scale.js";
 import { DAEMON_NODE_OPTIONS } from "../../src/common/node-options.js";
+import { PLUGIN_ENV } from "../../src/deviceplugin/defaults.js";
 import { within } from "../support/timeout.js";
 
 const RESTARTS = scale(5, 200);
@@ -19,6 +20,7 @@ test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations
   // Run as the DaemonSet runs it, so the RSS bound below is the one a node sees.
   const plugin = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", String(EPC), "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"], {
     NODE_OPTIONS: DAEMON_NODE_OPTIONS.join(" "),
+    ...PLUGIN_ENV,
   });
   const t0 = Date.now();
   let allocated = 0;

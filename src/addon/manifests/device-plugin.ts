@@ -2,7 +2,7 @@
 // resources (the EPC, per MiB or as node-status capacity, and the enclave devices), labels its Node
 // (NODE_NAME from the downward API) and writes an NFD feature file where NFD is installed.
 import type { V1ClusterRole, V1ClusterRoleBinding, V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
-import { DEFAULT_ENCLAVE_DEVICES } from "../../deviceplugin/defaults.js";
+import { DEFAULT_ENCLAVE_DEVICES, PLUGIN_ENV } from "../../deviceplugin/defaults.js";
 import { NAMES, PORTS, type AddonConfig } from "../config.js";
 import { hardenedContainer, metadata, nodeDaemonEnv, sgxNodeDaemonSet } from "./common.js";
 import { simStateMount, simStateVolume, simulatedPluginArgs } from "./simulated.js";
@@ -71,7 +71,10 @@ export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: 
           `--provision-devices=${DEFAULT_ENCLAVE_DEVICES}`,
           ...(config.provisionAll ? ["--provision-all"] : []),
         ],
-        env: nodeDaemonEnv([{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
+        env: nodeDaemonEnv([
+          ...Object.entries(PLUGIN_ENV).map(([name, value]) => ({ name, value })),
+          { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+        ]),
         metricsPort: PORTS.pluginMetrics,
         runAsRoot: true,
         resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
