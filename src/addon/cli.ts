@@ -1,5 +1,5 @@
 // `confcom addon render|enable|update|disable|status`.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { CliError } from "../cli/errors.js";
 import { registerWebhookCommand } from "../webhook/cli.js";
 import type { KubeClient } from "../k8s/client.js";
@@ -74,6 +74,7 @@ const FLAG_OF_FIELD: [keyof AddonConfig, string][] = [
   ["quoteHelperEpcMiB", "quoteHelperEpcMib"],
   ["webhook", "webhookUrl"],
   ["attestationService", "enableAttestationService"],
+  ["attestationService", "disableAttestationService"],
   ["provisionAll", "provisionAll"],
   ["enforceEpcLimits", "enforceEpcLimits"],
 ];
@@ -115,8 +116,9 @@ export function registerAddonCommands(program: Command): void {
     });
 
   addWaitOptions(addClusterOptions(addConfigOptions(addon.command("update"))))
+    .addOption(new Option("--disable-attestation-service", "remove the attestation service (its Deployment, Service, ServiceAccount and keys Secret); without either flag it stays as it is").conflicts("enableAttestationService"))
     .description("change the add-on; without --enable-sgxquotehelper the quote helper is turned off (as with AKS)")
-    .action(async (flags: ConfigFlags & ClusterFlags & WaitFlags, cmd: Command) => {
+    .action(async (flags: ConfigFlags & ClusterFlags & WaitFlags & { disableAttestationService?: boolean }, cmd: Command) => {
       const fromFlags = configFromFlags(flags);
       const given = (flag: string) => cmd.getOptionValueSource(flag) === "cli" || (flag === "webhookUrl" && cmd.getOptionValueSource("webhookCa") === "cli");
       checkSimulationFlags({ ...flags, simulate: flags.simulate ?? false });

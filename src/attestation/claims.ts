@@ -8,7 +8,10 @@ import type { VerificationResult } from "../verify/index.js";
 import type { Claim, ClaimValue } from "./policy/index.js";
 import { jsonOf, type AttestRequest } from "./request.js";
 
-/** Names of the TCB verdict claims (MAA has no SGX equivalent, so they carry our own prefix). */
+/**
+ * Names of the TCB verdict claims. MAA's SGX tokens have none (x-ms-sgx-tcbidentifier names the policy's
+ * TCB baseline, not a status), so they carry our own prefix.
+ */
 export const VERDICT_CLAIMS = {
   status: "x-confcom-sgx-tcb-status",
   advisoryIds: "x-confcom-sgx-advisory-ids",

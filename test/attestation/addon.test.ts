@@ -1,8 +1,10 @@
 // The add-on with --enable-attestation-service: its four objects are valid, hardened like the other
 // workloads, survive an update with the same keys (tokens stay verifiable), and `addon status` names
-// the service's URL; against the fake API server the add-on tests use.
+// the service's URL, and `update --disable-attestation-service` removes all four; against the fake API
+// server the add-on tests use, the last through the real CLI.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import type { V1Deployment, V1Secret } from "@kubernetes/client-node";
 import { enableAddon, updateAddon } from "../../src/addon/cluster/operations.js";
 import { addonStatus } from "../../src/addon/cluster/status.js";
@@ -13,6 +15,7 @@ import { issueWebhookTls } from "../../src/addon/tls.js";
 import { signingKeyFromPem } from "../../src/attestation/keys.js";
 import { KubeClient } from "../../src/k8s/client.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
+import { cliEntry } from "../support/paths.js";
 import { testConfig } from "../addon/fixtures.js";
 import { validateObject } from "../addon/schema.js";
 
@@ -66,5 +69,38 @@ describe("against an API server", { timeout: 60_000 }, () => {
     assert.equal(keyOf(), first, "an update keeps the signing key, so issued tokens stay verifiable");
     const status = (await addonStatus(client, "kube-system")).join("\n");
     assert.match(status, /attestation service: https:\/\/confcom-attestation\.kube-system\.svc \(collateral from https:\/\/pccs\.example:8081/);
+  });
+
+  test("update --disable-attestation-service removes its four objects; status says it is off; it can come back", async () => {
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+        execFile(process.execPath, [cliEntry, "addon", ...args, "--kubeconfig", fake.kubeconfigPath], { timeout: 40_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })),
+      );
+    const objects = [["Deployment", ATTESTATION.name], ["Service", ATTESTATION.name], ["ServiceAccount", ATTESTATION.name], ["Secret", ATTESTATION.secret]] as const;
+    const present = () => objects.filter(([kind, name]) => fake.find(kind, name, "kube-system")).map(([kind]) => kind);
+    const client = await KubeClient.connect({ kubeconfig: fake.kubeconfigPath });
+    if (!fake.find("ConfigMap", "confcom-addon-config", "kube-system")) await enableAddon(client, config, { print: () => {} });
+    assert.deepEqual(present(), ["Deployment", "Service", "ServiceAccount", "Secret"]);
+
+    const both = await cli("update", "--enable-attestation-service", "--disable-attestation-service");
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /cannot be used with/);
+    assert.deepEqual(present(), ["Deployment", "Service", "ServiceAccount", "Secret"], "a refused update changes nothing");
+
+    const off = await cli("update", "--disable-attestation-service");
+    assert.equal(off.code, 0, off.stderr);
+    assert.match(off.stdout, /The attestation service is turned off/);
+    assert.deepEqual(present(), [], "all four objects are deleted");
+    const status = (await addonStatus(client, "kube-system")).join("\n");
+    assert.match(status, /attestation service: off/);
+
+    // Another update without either flag keeps it off; --enable-attestation-service brings it back.
+    assert.equal((await cli("update")).code, 0);
+    assert.deepEqual(present(), []);
+    const on = await cli("update", "--enable-attestation-service");
+    assert.equal(on.code, 0, on.stderr);
+    assert.match(on.stdout, /The attestation service is turned on/);
+    assert.deepEqual(present(), ["Deployment", "Service", "ServiceAccount", "Secret"]);
+    assert.match((await addonStatus(client, "kube-system")).join("\n"), /attestation service: https:\/\/confcom-attestation\.kube-system\.svc/);
   });
 });

@@ -4,6 +4,7 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { AttestationClient } from "@azure/attestation";
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { DEFAULT_SGX_POLICY, policyHash } from "../../src/attestation/policy/index.js";
 import { collateralHashes } from "../../src/attestation/claims.js";
@@ -21,22 +22,37 @@ describe("attestation service with @azure/attestation as the peer", { timeout: 1
   after(async () => rig?.close());
 
   test("attestSgxEnclave: the token validates with the fetched signers and every result field is right", async () => {
-    const quote = rig.quote(runtime);
-    const client = rig.client();
+    // Non-default product ID and SVN, so a claim left at 0 would show.
+    const quote = rig.quote(runtime, { isvProdId: 0x1234, isvSvn: 7 });
+    // @azure/attestation 1.0.0 has no nonce option; a pipeline policy adds one to the body it sends,
+    // so the client's own AttestationResult.nonce is checked too.
+    const client = new AttestationClient(rig.service.url, {
+      tlsOptions: { ca: rig.caPem },
+      additionalPolicies: [{ position: "perCall", policy: { name: "add-nonce", sendRequest: (req: { url: string; body?: unknown }, next: (r: unknown) => Promise<unknown>) => {
+            if (req.url.includes("/attest/")) req.body = JSON.stringify({ ...JSON.parse(req.body as string), nonce: "nonce-42" });
+            return next(req);
+          },
+        },
+      }],
+    } as never);
     const before = Math.floor(Date.now() / 1000);
     const res = await client.attestSgxEnclave(quote, { runTimeData: runtime });
     const r = res.body;
     const id = simEnclaveIdentity();
     assert.equal(r.mrEnclave, id.mrEnclave.toString("hex"));
     assert.equal(r.mrSigner, id.mrSigner.toString("hex"));
-    assert.equal(r.productId, 0);
-    assert.equal(r.svn, 0);
+    assert.equal(r.productId, 0x1234);
+    assert.equal(r.svn, 7);
     assert.equal(r.isDebuggable, false);
+    assert.equal(r.nonce, "nonce-42");
     assert.deepEqual(Buffer.from(r.enclaveHeldData!), runtime);
     assert.equal(r.verifierType, "sgx");
     assert.equal(r.version, "1.0");
     assert.equal(r.issuer, rig.service.url);
     assert.match(r.uniqueId, /^[0-9a-f]{64}$/);
+    // JSON data only: with Binary runtime data there are no runtime or init-time claims.
+    assert.equal(r.runTimeClaims, undefined);
+    assert.equal(r.initTimeClaims, undefined);
     assert.deepEqual(Buffer.from(r.policyHash!).toString("base64url"), policyHash(DEFAULT_SGX_POLICY));
     const collateral = await fetchCollateral(rig.pccs.url, rig.platform.fmspc.toString("hex"), "processor");
     assert.deepEqual(r.sgxCollateral, collateralHashes(quote, collateral));
@@ -49,12 +65,14 @@ describe("attestation service with @azure/attestation as the peer", { timeout: 1
     assert.equal(header.jku, `${rig.service.url}/certs`);
     assert.equal(header.kid, rig.service.keys.active().kid);
     assert.ok((body.iat as number) >= before - 1 && body.nbf === body.iat && body.exp === (body.iat as number) + 8 * 3600);
+    assert.equal(r.uniqueId, body.jti);
+    assert.equal(body.nonce, "nonce-42");
     // The legacy names: the default policy's issuance rules and the service's own.
     assert.equal(body["is-debuggable"], false);
     assert.equal(body["sgx-mrenclave"], r.mrEnclave);
     assert.equal(body["sgx-mrsigner"], r.mrSigner);
-    assert.equal(body["product-id"], 0);
-    assert.equal(body.svn, 0);
+    assert.equal(body["product-id"], 0x1234);
+    assert.equal(body.svn, 7);
     assert.equal(body.tee, "sgx");
     assert.equal(body["maa-ehd"], runtime.toString("base64url"));
     assert.equal(body["aas-ehd"], runtime.toString("base64url"));

@@ -93,6 +93,8 @@ export async function updateAddon(client: KubeClient, next: (recorded: AddonConf
   } else if (!recorded.config.quoteHelperEnabled && config.quoteHelperEnabled) {
     opts.print("The quote helper is turned on.");
   }
+  if (recorded.config.attestationService && !config.attestationService) opts.print("The attestation service is turned off: its Deployment, Service, ServiceAccount and keys Secret go.");
+  else if (!recorded.config.attestationService && config.attestationService) opts.print("The attestation service is turned on.");
   const features = await announceFeatures(client, config, opts.print);
   const objects = renderAddon(config, await webhookTls(client, config, true), features, await attestationServiceKeys(config, client));
   await applyAll(client, objects, opts.print);

@@ -61,7 +61,7 @@ export async function addonStatus(client: KubeClient, namespace: string): Promis
     `  image: ${config.image}`,
     `  resource: ${config.resourceName}`,
     `  webhook: ${config.webhook.kind === "url" ? config.webhook.url : `https://${webhookServiceHost(config)}`}`,
-    ...(config.attestationService ? [`  attestation service: ${attestationServiceUrl(config)} (collateral from ${config.attestationService.pccsUrl}; CA in Secret ${ATTESTATION.secret}, key ca.crt)`] : []),
+    `  attestation service: ${config.attestationService ? `${attestationServiceUrl(config)} (collateral from ${config.attestationService.pccsUrl}; CA in Secret ${ATTESTATION.secret}, key ca.crt)` : "off (--enable-attestation-service turns it on)"}`,
     `  provisioning: ${config.provisionAll ? "every EPC allocation hands /dev/sgx_provision (--provision-all)" : "least privilege: /dev/sgx_provision only with kubernetes.azure.com/sgx_provision (the quote helper, in-process quoting containers)"}`,
     `  EPC limits: ${config.enforceEpcLimits ? "annotated for the sgx-epc NRI plugin (--enforce-epc-limits)" : "not enforced on the node (scheduling only)"}`,
     `  API server: ${gitVersion}`,
