@@ -237,8 +237,9 @@ async function startDcap(flags: QuoteHelperFlags, log: ReturnType<typeof createL
 
 /** The helper's version and the simulated QE's identity, from the platform state. */
 async function simulatedBuildInfo(simState: string): Promise<BuildInfo> {
-  const [{ loadSimPlatform }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
-  const qe = qe3Identity(await loadSimPlatform(simState));
+  // platform.json alone: the main thread never parses the PKI (the workers do).
+  const [{ loadPlatformRecord }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
+  const qe = qe3Identity(await loadPlatformRecord(simState));
   const qeIdentity = `mrsigner=${qe.mrSigner.toString("hex")},isvprodid=${qe.isvProdId},isvsvn=${qe.isvSvn}`;
   return { version: VERSION, backend: "simulated", backendVersion: `confcom-sim-${VERSION}`, qeIdentity };
 }
