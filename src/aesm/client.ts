@@ -5,7 +5,7 @@ import net from "node:net";
 import { AesmError, SgxStatus, aesmErrorName, sgxStatusName, toSgxStatus, type QuoteExOp } from "./error-codes.js";
 import { encodeFrame, readFrame, FrameError } from "./framing.js";
 import { AesmDecodeError, decodeResponse, encodeRequest, type AesmRequest, type ResponseOf } from "./messages.js";
-import { ATT_KEY_ID_SIZE, DEFAULT_AESM_SOCKET, QE_REPORT_INFO_SIZE, REPORT_SIZE, TARGET_INFO_SIZE } from "./sizes.js";
+import { ATT_KEY_ID_SIZE, DEFAULT_AESM_SOCKET, DEFAULT_IPC_TIMEOUT_MS, QE_REPORT_INFO_SIZE, REPORT_SIZE, TARGET_INFO_SIZE } from "./sizes.js";
 
 export interface QuoteExClientOptions {
   socketPath?: string;
@@ -42,7 +42,7 @@ export interface GetQuoteExResult {
   qeReportInfo?: Buffer;
 }
 
-export const DEFAULT_IPC_TIMEOUT_MS = 15_000;
+export { DEFAULT_IPC_TIMEOUT_MS };
 
 export class QuoteExClient {
   readonly socketPath: string;
