@@ -128,7 +128,6 @@ export class QuoteExClient {
   private transact(payload: Uint8Array): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       const socket = net.createConnection(this.socketPath);
-      const deadline = Date.now() + this.timeoutMs;
       const fail = (err: QuoteExError) => {
         socket.destroy();
         reject(err);
@@ -143,7 +142,8 @@ export class QuoteExClient {
         // readFrame reports errors while it reads; one arriving after it settled must not go unhandled.
         socket.on("error", () => undefined);
         socket.write(encodeFrame(payload));
-        readFrame(socket, { maxSize: this.maxResponseSize, timeoutMs: Math.max(1, deadline - Date.now()) }).then(
+        // The call's own timer is the deadline: no second timer per call.
+        readFrame(socket, { maxSize: this.maxResponseSize, timeoutMs: 0 }).then(
           (frame) => {
             clearTimeout(timer);
             socket.destroy();
