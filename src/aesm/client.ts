@@ -5,7 +5,7 @@ import net from "node:net";
 import { AesmError, SgxStatus, aesmErrorName, sgxStatusName, toSgxStatus, type QuoteExOp } from "./error-codes.js";
 import { encodeFrame, readFrame, FrameError } from "./framing.js";
 import { AesmDecodeError, decodeResponse, encodeRequest, type AesmRequest, type ResponseOf } from "./messages.js";
-import { ATT_KEY_ID_SIZE, DEFAULT_AESM_SOCKET, QE_REPORT_INFO_SIZE, REPORT_SIZE, TARGET_INFO_SIZE } from "./sizes.js";
+import { ATT_KEY_ID_SIZE, DEFAULT_AESM_SOCKET, DEFAULT_IPC_TIMEOUT_MS, QE_REPORT_INFO_SIZE, REPORT_SIZE, TARGET_INFO_SIZE } from "./sizes.js";
 
 export interface QuoteExClientOptions {
   socketPath?: string;
@@ -42,7 +42,7 @@ export interface GetQuoteExResult {
   qeReportInfo?: Buffer;
 }
 
-export const DEFAULT_IPC_TIMEOUT_MS = 15_000;
+export { DEFAULT_IPC_TIMEOUT_MS };
 
 export class QuoteExClient {
   readonly socketPath: string;
@@ -128,7 +128,6 @@ export class QuoteExClient {
   private transact(payload: Uint8Array): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       const socket = net.createConnection(this.socketPath);
-      const deadline = Date.now() + this.timeoutMs;
       const fail = (err: QuoteExError) => {
         socket.destroy();
         reject(err);
@@ -143,7 +142,8 @@ export class QuoteExClient {
         // readFrame reports errors while it reads; one arriving after it settled must not go unhandled.
         socket.on("error", () => undefined);
         socket.write(encodeFrame(payload));
-        readFrame(socket, { maxSize: this.maxResponseSize, timeoutMs: Math.max(1, deadline - Date.now()) }).then(
+        // The call's own timer is the deadline: no second timer per call.
+        readFrame(socket, { maxSize: this.maxResponseSize, timeoutMs: 0 }).then(
           (frame) => {
             clearTimeout(timer);
             socket.destroy();

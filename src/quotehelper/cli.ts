@@ -1,16 +1,15 @@
 // `confcom quote-helper` (the daemon), and the socket clients `confcom aesm ping`,
-// `confcom aesm target-info` and `confcom quote get`.
+// `confcom aesm target-info` and `confcom quote get`. The service, the ops endpoint and the AESM client
+// are imported where they are used: the daemon loads them while its first quoting worker boots.
 import { availableParallelism } from "node:os";
 import { readFile, writeFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
-import { DEFAULT_IPC_TIMEOUT_MS, QuoteExClient, QuoteExError } from "../aesm/client.js";
 import { DEFAULT_MAX_REQUEST_FRAME } from "../aesm/framing.js";
-import { AesmQuotingBackend } from "../aesm/quoting-backend.js";
-import { DEFAULT_AESM_SOCKET, REPORT_SIZE } from "../aesm/sizes.js";
+import { DEFAULT_AESM_SOCKET, DEFAULT_IPC_TIMEOUT_MS, REPORT_SIZE } from "../aesm/sizes.js";
 import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { CliError, parseCount } from "../cli/errors.js";
 import { createLogger } from "../common/log.js";
-import { serveOpsUntilShutdown } from "../common/ops-server.js";
+import type { OpsServer } from "../common/ops-server.js";
 import { QuotingError, type QuotingBackend } from "../quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
 import { VERSION } from "../cli/version.js";
@@ -18,7 +17,6 @@ import { DEFAULT_DCAP_QL_LIBRARY } from "../quoting/dcap/library-path.js";
 import { qeMrEnclave, sharedLibraryVersion, type BackendIdentityProbe, type BuildInfo } from "./build-info.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
 import { SocketInUseError } from "./socket-file.js";
-import { startQuoteHelper } from "./service.js";
 
 export const DEFAULT_METRICS_ADDR = "127.0.0.1:9466";
 /** 16 MiB: thousands of ~5 KiB quotes, or 16 of the largest (1 MiB) buffers a client may ask for. */
@@ -110,6 +108,7 @@ Example (no SGX hardware):
     .option("--socket <path>", "the service's socket", DEFAULT_AESM_SOCKET)
     .option("--timeout-ms <ms>", "IPC timeout", parseCount("--timeout-ms"), DEFAULT_IPC_TIMEOUT_MS)
     .action(async (flags: { socket: string; timeoutMs: number }) => {
+      const { QuoteExClient } = await import("../aesm/client.js");
       const client = new QuoteExClient({ socketPath: flags.socket, timeoutMs: flags.timeoutMs });
       const num = await asCliError(client.getSupportedAttKeyIdNum());
       process.stdout.write(`${flags.socket}: ${num} attestation key id(s) supported\n`);
@@ -121,6 +120,7 @@ Example (no SGX hardware):
     .requiredOption("--out <file>", "where to write the target info")
     .option("--socket <path>", "the service's socket", DEFAULT_AESM_SOCKET)
     .action(async (flags: { out: string; socket: string }) => {
+      const { AesmQuotingBackend } = await import("../aesm/quoting-backend.js");
       const backend = new AesmQuotingBackend({ socketPath: flags.socket });
       const { targetInfo } = await asCliError(backend.initQuote(DEFAULT_ECDSA_ATT_KEY_ID));
       await writeFile(flags.out, targetInfo);
@@ -135,6 +135,7 @@ Example (no SGX hardware):
     .action(async (flags: { report: string; out: string; socket: string }) => {
       const report = await readFile(flags.report);
       if (report.length !== REPORT_SIZE) throw new CliError(`${flags.report} is ${report.length} bytes; a report is ${REPORT_SIZE}`, 2);
+      const { AesmQuotingBackend } = await import("../aesm/quoting-backend.js");
       const backend = new AesmQuotingBackend({ socketPath: flags.socket });
       const { quote: q } = await asCliError(backend.getQuote(report, DEFAULT_ECDSA_ATT_KEY_ID));
       await writeFile(flags.out, q);
@@ -153,8 +154,10 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   // The simulated QE's identity needs no worker: read it while the pool starts.
   const simBuild = simulated ? simulatedBuildInfo(flags.simState!) : undefined;
   simBuild?.catch(() => undefined);
-  const backend: QuotingBackend & { queueDepth(): number; readiness?(): { ok: boolean; reason?: string } } = simulated
-    ? await WorkerPoolBackend.start({
+  const modules = Promise.all([import("./service.js"), import("../common/ops-server.js")]);
+  modules.catch(() => undefined);
+  const backendStarting: Promise<QuotingBackend & { queueDepth(): number; readiness?(): { ok: boolean; reason?: string } }> = simulated
+    ? WorkerPoolBackend.start({
         name: backendName,
         module: new URL("./backends/simulated.js", import.meta.url).href,
         options: { stateDir: flags.simState },
@@ -166,12 +169,14 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
       }).catch((err: Error) => {
         throw new CliError(`cannot start the ${backendName} backend: ${err.message}`);
       })
-    : await startDcap(flags, log);
+    : startDcap(flags, log);
+  const backend = await backendStarting;
   let helper;
-  let ops: Awaited<ReturnType<typeof serveOpsUntilShutdown>> | undefined;
+  let ops: (OpsServer & { shutdown(reason: string): void }) | undefined;
   let handedOver = false;
   try {
     const build = await (simBuild ?? dcapBuildInfo(backend, flags.dcapLibrary ?? DEFAULT_DCAP_QL_LIBRARY));
+    const [{ startQuoteHelper }] = await modules;
     helper = await startQuoteHelper({
       build,
       onHandedOver: () => {
@@ -201,6 +206,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
     const socket = h.readiness();
     return socket.ok ? (backend.readiness?.() ?? socket) : socket;
   };
+  const [, { serveOpsUntilShutdown }] = await modules;
   ops = await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: h.metrics.registry, log, ready, stop: () => h.close() });
   if (handedOver && flags.afterHandover === "exit") ops.shutdown("handed over");
 }
@@ -237,8 +243,9 @@ async function startDcap(flags: QuoteHelperFlags, log: ReturnType<typeof createL
 
 /** The helper's version and the simulated QE's identity, from the platform state. */
 async function simulatedBuildInfo(simState: string): Promise<BuildInfo> {
-  const [{ loadSimPlatform }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
-  const qe = qe3Identity(await loadSimPlatform(simState));
+  // platform.json alone: the main thread never parses the PKI (the workers do).
+  const [{ loadPlatformRecord }, { qe3Identity }] = await Promise.all([import("../sim/platform/load.js"), import("../sim/qe3/identity.js")]);
+  const qe = qe3Identity(await loadPlatformRecord(simState));
   const qeIdentity = `mrsigner=${qe.mrSigner.toString("hex")},isvprodid=${qe.isvProdId},isvsvn=${qe.isvSvn}`;
   return { version: VERSION, backend: "simulated", backendVersion: `confcom-sim-${VERSION}`, qeIdentity };
 }
@@ -261,6 +268,7 @@ async function asCliError<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (err) {
+    const { QuoteExError } = await import("../aesm/client.js");
     if (err instanceof QuoteExError || err instanceof QuotingError) throw new CliError(err.message);
     throw err;
   }

@@ -1,6 +1,6 @@
 // The quote helper's socket and version metrics, on its registry: is our socket at the path, how often
 // it had to be served again and why, handovers, and what build is serving.
-import { Counter, Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "../common/prom-client-lite.js";
 import { BUILD_INFO_METRIC, formatBuildInfo, type BuildInfo } from "./build-info.js";
 
 export interface SocketMetrics {

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { initPlatform, DEFAULT_EPC_MIB, InitError } from "../../src/sim/platform/init.js";
-import { loadSimPlatform, SimStateError } from "../../src/sim/platform/load.js";
+import { loadPlatformState, loadSimPlatform, SimStateError } from "../../src/sim/platform/load.js";
 import { STATE_FILES } from "../../src/sim/platform/state-files.js";
 import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { cliEntry } from "../support/paths.js";
@@ -144,7 +144,9 @@ describe("platform state", () => {
     writeFileSync(f(STATE_FILES.platform), record);
 
     writeFileSync(f(STATE_FILES.pckCrl), "garbage");
-    await assert.rejects(loadSimPlatform(broken), /corrupt platform state in .*: pck-crl\.der: /);
+    // The CRLs are the PCCS's, not the QE's: loadSimPlatform (the quote helper's workers) never reads them.
+    await loadSimPlatform(broken);
+    await assert.rejects(loadPlatformState(broken), /corrupt platform state in .*: pck-crl\.der: /);
     chmodSync(broken, 0o700);
   });
 });

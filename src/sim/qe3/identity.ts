@@ -9,7 +9,7 @@ export const SIM_QE3_MRENCLAVE = createHash("sha256").update("confcom simulated 
 /** INIT | MODE64 | PROVISION_KEY = 0x15, xfrm 0xe7: the real QE3's report in Intel's sample quote. */
 export const QE3_ATTRIBUTES = { flags: ATTR_INIT | ATTR_MODE64 | ATTR_PROVISION_KEY, xfrm: XFRM_DEFAULT };
 
-export function qe3Identity(platform: SimPlatform): SimEnclaveIdentity {
+export function qe3Identity(platform: { qe: Pick<SimPlatform["qe"], "isvSvn"> }): SimEnclaveIdentity {
   return simEnclaveIdentity({
     mrEnclave: Buffer.from(SIM_QE3_MRENCLAVE),
     mrSigner: Buffer.from(INTEL_QE3_MRSIGNER),
