@@ -57,28 +57,39 @@ class Cache<K, V> {
   constructor(private readonly size: number) {}
   get(key: K, make: () => V): V {
     let v = this.map.get(key);
-    if (v === undefined) {
-      if (this.map.size >= this.size) this.map.delete(this.map.keys().next().value as K);
-      v = make();
-      this.map.set(key, v);
-    }
+    if (v === undefined) this.set(key, (v = make()));
     return v;
+  }
+  peek(key: K): V | undefined {
+    return this.map.get(key);
+  }
+  set(key: K, v: V): void {
+    if (this.map.size >= this.size) this.map.delete(this.map.keys().next().value as K);
+    this.map.set(key, v);
   }
   delete(key: K): void {
     this.map.delete(key);
   }
 }
 
-/** A Cache keyed by bytes, remembering the last hit: consecutive quotes of one platform skip the string key. */
+/**
+ * A Cache keyed by bytes, remembering the last hit: consecutive quotes of one platform skip the string
+ * key. Values are made asynchronously by the caller and `set` once made, so a failure is never cached.
+ */
 class BytesCache<V> {
   private last?: { key: Buffer; value: V };
   private readonly cache: Cache<string, V>;
   constructor(size: number) {
     this.cache = new Cache(size);
   }
-  get(key: Buffer, make: () => V): V {
+  get(key: Buffer): V | undefined {
     if (this.last?.key.equals(key)) return this.last.value;
-    const value = this.cache.get(key.toString("latin1"), make);
+    const value = this.cache.peek(key.toString("latin1"));
+    if (value !== undefined) this.last = { key: Buffer.from(key), value };
+    return value;
+  }
+  set(key: Buffer, value: V): V {
+    this.cache.set(key.toString("latin1"), value);
     this.last = { key: Buffer.from(key), value };
     return value;
   }
@@ -112,7 +123,7 @@ export class QuoteVerifier {
     const q = parse(quote);
     checkHeader(q);
     const certification = q.signatureData.certification;
-    const pck = this.pcks.get(certification.data, () => verifyPck(pckChainPem(certification), root));
+    const pck = this.pcks.get(certification.data) ?? this.pcks.set(certification.data, await verifyPck(pckChainPem(certification), root));
     const collateral = opts.collateral ?? (await this.fetch(pck, root, now));
     const coll = this.verifiedCollateral(collateral, root);
     const verdict = this.platformVerdict(pck, coll);
@@ -122,7 +133,7 @@ export class QuoteVerifier {
     checkQeReportSignature(quote, q, pck.key);
     checkQeReportData(q);
     checkQeIdentity(q.signatureData.qeReport, coll.qeIdentity);
-    const attKey = this.attestationKeys.get(q.signatureData.attestationKey, () => attestationKeyOf(q));
+    const attKey = this.attestationKeys.get(q.signatureData.attestationKey) ?? this.attestationKeys.set(q.signatureData.attestationKey, await attestationKeyOf(q));
     checkIsvSignature(quote, q, attKey);
 
     const qeLevel = selectQeLevel(coll.qeIdentity, q.signatureData.qeReport.isvSvn);
