@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import crypto from "node:crypto";
 import { type Bench, type BenchResult, percentile, ratioResult } from "./harness.js";
-import { quoteOf } from "./support/sim-quotes.js";
+import { quoteOf } from "../test/support/sim-quotes.js";
 import { silentLogger } from "../src/common/log.js";
 import { issueWebhookTls } from "../src/addon/tls.js";
 import { buildCollateral } from "../src/sim/collateral/build.js";

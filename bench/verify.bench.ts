@@ -11,7 +11,7 @@ import path from "node:path";
 import { createPublicKey, verify, X509Certificate, type KeyObject } from "node:crypto";
 import { QuoteVerifier as PhalaVerifier } from "@phala/dcap-qvl";
 import { type Bench, type BenchResult, ratioResult, timePerOp } from "./harness.js";
-import { pemBlocks, quoteOf, withNewPck } from "./support/sim-quotes.js";
+import { pemBlocks, quoteOf, withNewPck } from "../test/support/sim-quotes.js";
 import { QuoteVerifier } from "../src/verify/index.js";
 import { signedParts } from "../src/verify/der.js";
 import { parseQuote } from "../src/sgx/index.js";

@@ -93,16 +93,15 @@ export function parsePemChain(step: string, what: string, pem: string): Cert[] {
   const rest = pem.replace(PEM_BLOCK, "").replace(/[\s\0]/g, "");
   if (rest.length > 0) fail(step, `${what} contains data outside PEM certificate blocks`);
   return blocks.map((b, i) => {
-    const body = b.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, "");
-    let cert = parsed.get(body);
+    let cert = parsed.get(b);
     if (!cert) {
       try {
-        cert = parseCert(Buffer.from(body, "base64"));
+        cert = parseCert(Buffer.from(b.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, ""), "base64"));
       } catch (e) {
         return fail(step, `${what}: certificate ${i} does not parse: ${(e as Error).message}`);
       }
       if (parsed.size >= PARSED_CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
-      parsed.set(body, cert);
+      parsed.set(b, cert);
     }
     return cert;
   });

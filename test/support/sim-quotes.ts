@@ -1,5 +1,5 @@
-// Simulated quotes for the benches: a platform's quote, and a twin platform with a fresh PCK key and leaf
-// under the same PCK CA (same FMSPC and SGX extension), i.e. a new platform a warm verifier has not seen.
+// Simulated quotes for tests and benches: a platform's quote, and a twin platform with a fresh PCK key and
+// leaf under the same PCK CA (same FMSPC and SGX extension), i.e. a new platform a warm verifier has not seen.
 import crypto, { type KeyObject } from "node:crypto";
 import { x509 } from "../../src/common/x509.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/index.js";
@@ -16,16 +16,24 @@ export function quoteOf(p: SimPlatform, reportData = Buffer.alloc(64, 1)): Buffe
   return qe.getQuoteSync(ereportBytes(p, simEnclaveIdentity(), qe.identity, reportData), DEFAULT_ECDSA_ATT_KEY_ID).quote;
 }
 
-export async function withNewPck(p: SimPlatform, caKey: KeyObject, caCert: x509.X509Certificate, leaf: x509.X509Certificate): Promise<SimPlatform> {
+export interface NewPckOptions {
+  /** Hex serial; random by default. */
+  serialNumber?: string;
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+/** `caKey` signs the new leaf, named as issued by `caCert` (a different key makes a forged leaf). */
+export async function withNewPck(p: SimPlatform, caKey: KeyObject, caCert: x509.X509Certificate, leaf: x509.X509Certificate, opts: NewPckOptions = {}): Promise<SimPlatform> {
   const key = randomEcPrivateKey();
   const pair = await toWebKeyPair(key);
   const ca = await toWebKeyPair(caKey);
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: crypto.randomBytes(16).toString("hex").replace(/^[89a-f]/, "1"),
+    serialNumber: opts.serialNumber ?? crypto.randomBytes(16).toString("hex").replace(/^[89a-f]/, "1"),
     subject: leaf.subjectName,
     issuer: caCert.subjectName,
-    notBefore: leaf.notBefore,
-    notAfter: leaf.notAfter,
+    notBefore: opts.notBefore ?? leaf.notBefore,
+    notAfter: opts.notAfter ?? leaf.notAfter,
     signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
     publicKey: pair.publicKey,
     signingKey: ca.privateKey,
