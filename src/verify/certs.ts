@@ -84,7 +84,10 @@ export const parseCert = (der: Buffer): Cert => new Cert(der);
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
 // The same few certificates (roots, CAs, TCB Signing) recur in every chain; parsing is pure, so cache it.
+// Keys are the PEM blocks themselves, so only blocks of a real certificate's size are kept (Intel's are
+// ~1 KB): 512 entries of at most 8 KB bound the cache at 4 MiB whatever a hostile chain holds.
 const PARSED_CACHE_SIZE = 512;
+const MAX_CACHED_PEM = 8192;
 const parsed = new Map<string, Cert>();
 
 /** Splits and parses a PEM bundle (trailing NULs and whitespace allowed, anything else rejected). */
@@ -100,8 +103,10 @@ export function parsePemChain(step: string, what: string, pem: string): Cert[] {
       } catch (e) {
         return fail(step, `${what}: certificate ${i} does not parse: ${(e as Error).message}`);
       }
-      if (parsed.size >= PARSED_CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
-      parsed.set(b, cert);
+      if (b.length <= MAX_CACHED_PEM) {
+        if (parsed.size >= PARSED_CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
+        parsed.set(b, cert);
+      }
     }
     return cert;
   });
