@@ -1,57 +1,93 @@
-// X.509 certificates as the verifier needs them: parsed once with Node's X509Certificate (fast, native
-// signature checks), plus the exact DER of names, serial and extensions from our DER walker.
-import { X509Certificate, type KeyObject } from "node:crypto";
-import { certificateFields, signedParts } from "./der.js";
+// X.509 certificates as the verifier needs them, by our DER walk (Node's X509Certificate costs more than
+// a signature verification per certificate, most of it decoding the key): the exact DER of names, serial
+// and extensions, validity, and the P-256 key imported only when first used. Node's parse is kept for
+// what only messages need (subject and issuer as OpenSSL renders them) and for keys that are not P-256.
+import { verify, X509Certificate, type KeyObject } from "node:crypto";
+import { certificateFields, commonName, p256Point } from "./der.js";
+import { importP256Point, p256KeyFromPoint } from "./ecdsa.js";
 import { fail } from "./errors.js";
 
 export const ECDSA_WITH_SHA256 = Buffer.from("300a06082a8648ce3d040302", "hex");
 
-export interface Cert {
-  der: Buffer;
-  /** Subject CN, and the subject/issuer as Node renders them (for messages). */
-  cn: string;
-  subject: string;
-  issuer: string;
-  subjectDer: Buffer;
-  issuerDer: Buffer;
+export class Cert {
+  /** Subject CN (the first commonName attribute). */
+  readonly cn: string;
+  readonly subjectDer: Buffer;
+  readonly issuerDer: Buffer;
   /** INTEGER content octets of the serial number. */
-  serial: Buffer;
-  extensions: Map<string, Buffer>;
+  readonly serial: Buffer;
+  readonly extensions: Map<string, Buffer>;
+  /** The exact signed bytes (tbsCertificate). */
+  readonly tbs: Buffer;
   /** Signature value (DER ECDSA); QVL identifies the root by these bytes. */
-  signature: Buffer;
-  signatureAlgorithm: Buffer;
-  notBefore: Date;
-  notAfter: Date;
-  key: KeyObject;
-  x509: X509Certificate;
+  readonly signature: Buffer;
+  readonly signatureAlgorithm: Buffer;
+  /** The signature algorithm inside tbsCertificate, which must be the outer one. */
+  readonly tbsSignatureAlgorithm: Buffer;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  private readonly point: Buffer | undefined;
+  private keyObject?: KeyObject;
+  private parsed?: X509Certificate;
+
+  /** Throws (a DerError) if `der` is not a certificate as far as the walk reads it. */
+  constructor(readonly der: Buffer) {
+    const f = certificateFields(der);
+    this.cn = commonName(f.subject);
+    this.subjectDer = f.subject.raw;
+    this.issuerDer = f.issuer.raw;
+    this.serial = f.serial.content;
+    this.extensions = f.extensions;
+    this.tbs = f.tbs;
+    this.signature = f.signature;
+    this.signatureAlgorithm = f.signatureAlgorithm;
+    this.tbsSignatureAlgorithm = f.tbsFields[f.tbsFields[0]?.tag === 0xa0 ? 2 : 1].raw;
+    this.notBefore = f.notBefore;
+    this.notAfter = f.notAfter;
+    this.point = p256Point(f.spki);
+  }
+
+  get x509(): X509Certificate {
+    return (this.parsed ??= new X509Certificate(this.der));
+  }
+
+  /** The subject as Node renders it (for messages). */
+  get subject(): string {
+    return this.rendered("subject");
+  }
+
+  get issuer(): string {
+    return this.rendered("issuer");
+  }
+
+  private rendered(which: "subject" | "issuer"): string {
+    try {
+      return this.x509[which].replace(/\n/g, ", ");
+    } catch {
+      return which === "subject" ? `CN=${this.cn}` : "(unparsable)";
+    }
+  }
+
+  get key(): KeyObject {
+    return (this.keyObject ??= this.point ? p256KeyFromPoint(this.point) : this.x509.publicKey);
+  }
+
+  /** `key`, imported the faster asynchronous way when it is not yet. */
+  async loadKey(): Promise<KeyObject> {
+    if (!this.keyObject && this.point) this.keyObject = await importP256Point(this.point);
+    return this.key;
+  }
 }
+
+export const parseCert = (der: Buffer): Cert => new Cert(der);
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
-export function parseCert(der: Buffer): Cert {
-  const x509 = new X509Certificate(der);
-  const f = certificateFields(der);
-  const s = signedParts(der);
-  return {
-    der,
-    cn: /^CN=(.*)$/m.exec(x509.subject)?.[1] ?? "",
-    subject: x509.subject.replace(/\n/g, ", "),
-    issuer: x509.issuer.replace(/\n/g, ", "),
-    subjectDer: f.subject.raw,
-    issuerDer: f.issuer.raw,
-    serial: f.serial.content,
-    extensions: f.extensions,
-    signature: s.signature,
-    signatureAlgorithm: s.signatureAlgorithm,
-    notBefore: new Date(x509.validFrom),
-    notAfter: new Date(x509.validTo),
-    key: x509.publicKey,
-    x509,
-  };
-}
-
 // The same few certificates (roots, CAs, TCB Signing) recur in every chain; parsing is pure, so cache it.
+// Keys are the PEM blocks themselves, so only blocks of a real certificate's size are kept (Intel's are
+// ~1 KB): 512 entries of at most 8 KB bound the cache at 4 MiB whatever a hostile chain holds.
 const PARSED_CACHE_SIZE = 512;
+const MAX_CACHED_PEM = 8192;
 const parsed = new Map<string, Cert>();
 
 /** Splits and parses a PEM bundle (trailing NULs and whitespace allowed, anything else rejected). */
@@ -60,23 +96,46 @@ export function parsePemChain(step: string, what: string, pem: string): Cert[] {
   const rest = pem.replace(PEM_BLOCK, "").replace(/[\s\0]/g, "");
   if (rest.length > 0) fail(step, `${what} contains data outside PEM certificate blocks`);
   return blocks.map((b, i) => {
-    const body = b.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, "");
-    let cert = parsed.get(body);
+    let cert = parsed.get(b);
     if (!cert) {
       try {
-        cert = parseCert(Buffer.from(body, "base64"));
+        cert = parseCert(Buffer.from(b.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, ""), "base64"));
       } catch (e) {
         return fail(step, `${what}: certificate ${i} does not parse: ${(e as Error).message}`);
       }
-      if (parsed.size >= PARSED_CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
-      parsed.set(body, cert);
+      if (b.length <= MAX_CACHED_PEM) {
+        if (parsed.size >= PARSED_CACHE_SIZE) parsed.delete(parsed.keys().next().value as string);
+        parsed.set(b, cert);
+      }
     }
     return cert;
   });
 }
 
+/**
+ * Signature links already verified, per trust anchor (so per verifier): a CA met in several chains
+ * (PCK chain and PCK CRL issuer chain, TCB Info and QE Identity chains) costs one verification.
+ */
+export class VerifiedLinks {
+  private readonly ok = new WeakMap<Cert, WeakSet<Cert>>();
+
+  isSignedBy(cert: Cert, issuer: Cert): boolean {
+    if (this.ok.get(cert)?.has(issuer)) return true;
+    if (!isSignedBy(cert, issuer)) return false;
+    let set = this.ok.get(cert);
+    if (!set) this.ok.set(cert, (set = new WeakSet()));
+    set.add(issuer);
+    return true;
+  }
+}
+
 export function isSignedBy(cert: Cert, issuer: Cert): boolean {
-  return cert.signatureAlgorithm.equals(ECDSA_WITH_SHA256) && cert.x509.verify(issuer.key);
+  if (!cert.signatureAlgorithm.equals(ECDSA_WITH_SHA256) || !cert.tbsSignatureAlgorithm.equals(ECDSA_WITH_SHA256)) return false;
+  try {
+    return verify("sha256", cert.tbs, { key: issuer.key, dsaEncoding: "der" }, cert.signature);
+  } catch {
+    return false; // a key of another type (the issuer's key is whatever a hostile chain put there)
+  }
 }
 
 /** A validity window to check at verification time (results are cached; `now` varies per call). */

@@ -1,7 +1,7 @@
 // Certificate chains to the trusted root (QVL PckCertVerifier / the collateral issuer chains): expected
 // length and CNs, required extensions, each link's name and signature, and a root that is the trusted
 // root itself.
-import { certValidity, isSignedBy, parsePemChain, type Cert, type Validity } from "./certs.js";
+import { certValidity, parsePemChain, type Cert, type Validity } from "./certs.js";
 import { fail } from "./errors.js";
 import type { TrustedRoot } from "./trusted-root.js";
 
@@ -36,7 +36,7 @@ export function verifyChain(step: string, what: string, pem: string, cns: RegExp
   for (let i = 0; i < certs.length; i++) {
     const issuer = certs[Math.min(i + 1, certs.length - 1)];
     if (!certs[i].issuerDer.equals(issuer.subjectDer)) fail(step, `${what}: "${certs[i].cn}" is issued by "${certs[i].issuer}", not by "${issuer.subject}"`);
-    if (!isSignedBy(certs[i], issuer)) fail(step, `${what}: signature of "${certs[i].cn}" does not verify under "${issuer.cn}"`);
+    if (!root.links.isSignedBy(certs[i], issuer)) fail(step, `${what}: signature of "${certs[i].cn}" does not verify under "${issuer.cn}"`);
   }
   if (!certs[certs.length - 1].signature.equals(root.cert.signature)) fail(step, `${what} does not end in the trusted root (root signature differs)`);
   return { certs, validity: certs.map((c) => certValidity(step, `${what} "${c.cn}"`, c)) };

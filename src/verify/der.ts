@@ -1,49 +1,8 @@
-// A minimal DER walker: just enough to take the exact signed bytes (tbsCertificate / tbsCertList),
-// names, serials and extensions out of certificates and CRLs without re-encoding anything.
-export interface Tlv {
-  tag: number;
-  /** The whole element, header included. */
-  raw: Buffer;
-  /** The content octets. */
-  content: Buffer;
-}
+// Certificates and CRLs by a DER walk: just enough to take the exact signed bytes (tbsCertificate /
+// tbsCertList), names, serials, validity, key and extensions out of them without re-encoding anything.
+import { children, DerError, oidToString, readOnly, type Tlv } from "../common/der.js";
 
-export class DerError extends Error {}
-
-export function readTlv(buf: Buffer, offset = 0): Tlv {
-  if (offset + 2 > buf.length) throw new DerError("truncated DER header");
-  const tag = buf[offset];
-  let len = buf[offset + 1];
-  let header = 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || offset + 2 + n > buf.length) throw new DerError("bad DER length");
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[offset + 2 + i];
-    header += n;
-  }
-  const end = offset + header + len;
-  if (end > buf.length) throw new DerError("DER element overruns its container");
-  return { tag, raw: buf.subarray(offset, end), content: buf.subarray(offset + header, end) };
-}
-
-/** The elements inside a constructed element. */
-export function children(t: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  for (let at = 0; at < t.content.length; ) {
-    const c = readTlv(t.content, at);
-    out.push(c);
-    at += c.raw.length;
-  }
-  return out;
-}
-
-/** Reads `buf` as exactly one element. */
-export function readOnly(buf: Buffer): Tlv {
-  const t = readTlv(buf);
-  if (t.raw.length !== buf.length) throw new DerError("trailing bytes after DER element");
-  return t;
-}
+export { children, DerError, oidToString, readOnly, readTlv, type Tlv } from "../common/der.js";
 
 const SEQUENCE = 0x30;
 const CONTEXT_0 = 0xa0;
@@ -69,23 +28,69 @@ export function signedParts(der: Buffer): SignedParts {
   return { tbs: tbs.raw, tbsFields: children(tbs), signature: sig.content.subarray(1), signatureAlgorithm: alg.raw };
 }
 
+export interface CertificateFields extends SignedParts {
+  serial: Tlv;
+  issuer: Tlv;
+  subject: Tlv;
+  notBefore: Date;
+  notAfter: Date;
+  /** SubjectPublicKeyInfo, whole. */
+  spki: Tlv;
+  extensions: Map<string, Buffer>;
+}
+
 /** Certificate fields by position, skipping the optional [0] version. */
-export function certificateFields(der: Buffer): { serial: Tlv; issuer: Tlv; subject: Tlv; extensions: Map<string, Buffer> } {
-  const f = signedParts(der).tbsFields;
+export function certificateFields(der: Buffer): CertificateFields {
+  const parts = signedParts(der);
+  const f = parts.tbsFields;
   const i = f[0]?.tag === CONTEXT_0 ? 1 : 0;
+  const [serial, , issuer, validity, subject, spki] = f.slice(i, i + 6);
+  if (serial?.tag !== 0x02 || issuer?.tag !== SEQUENCE || validity?.tag !== SEQUENCE || subject?.tag !== SEQUENCE || spki?.tag !== SEQUENCE) {
+    throw new DerError("malformed tbsCertificate");
+  }
+  const [notBefore, notAfter, more] = children(validity);
+  if (!notBefore || !notAfter || more) throw new DerError("malformed validity");
   const extensions = new Map<string, Buffer>();
   const ext = f.find((t) => t.tag === CONTEXT_3);
   if (ext) {
-    for (const e of children(children(ext)[0])) {
+    const list = children(ext)[0];
+    if (list?.tag !== SEQUENCE) throw new DerError("malformed extensions");
+    for (const e of children(list)) {
       const parts = children(e);
       const value = parts[parts.length - 1];
-      if (parts.length < 2 || parts[0].tag !== 0x06 || (parts.length === 3 && parts[1].tag !== BOOLEAN) || value.tag !== 0x04) {
+      if (parts.length < 2 || parts.length > 3 || parts[0].tag !== 0x06 || (parts.length === 3 && parts[1].tag !== BOOLEAN) || value.tag !== 0x04) {
         throw new DerError("malformed extension");
       }
       extensions.set(oidToString(parts[0].content), value.content);
     }
   }
-  return { serial: f[i], issuer: f[i + 2], subject: f[i + 4], extensions };
+  return { ...parts, serial, issuer, subject, notBefore: readTime(notBefore), notAfter: readTime(notAfter), spki, extensions };
+}
+
+const COMMON_NAME = "2.5.4.3";
+
+/** The first commonName attribute of a Name, decoded as its string type says (empty if none). */
+export function commonName(name: Tlv): string {
+  for (const rdn of children(name)) {
+    for (const atv of children(rdn)) {
+      const [type, value] = children(atv);
+      if (type?.tag !== 0x06 || !value || oidToString(type.content) !== COMMON_NAME) continue;
+      // UTF8String; BMPString (UTF-16BE); the rest (Printable, IA5, Teletex) as Latin-1.
+      if (value.tag === 0x0c) return value.content.toString("utf8");
+      if (value.tag === 0x1e && value.content.length % 2 === 0) return Buffer.from(value.content).swap16().toString("utf16le");
+      return value.content.toString("latin1");
+    }
+  }
+  return "";
+}
+
+/** The uncompressed point (0x04 || X || Y) of a P-256 SubjectPublicKeyInfo, or undefined for any other key. */
+export function p256Point(spki: Tlv): Buffer | undefined {
+  const P256_ALGORITHM = "301306072a8648ce3d020106082a8648ce3d030107";
+  const [alg, key] = children(spki);
+  if (!alg || key?.tag !== 0x03 || alg.raw.toString("hex") !== P256_ALGORITHM) return undefined;
+  const point = key.content.subarray(1);
+  return key.content[0] === 0 && point.length === 65 && point[0] === 0x04 ? point : undefined;
 }
 
 /** UTCTime (tag 0x17, years 1950-2049) or GeneralizedTime (0x18), both in their DER "Z" forms. */
@@ -129,18 +134,4 @@ export function crlFields(tbsFields: Tlv[]): CrlFields {
   }
   if (i !== tbsFields.length) throw new DerError("unexpected fields in tbsCertList");
   return { issuer, thisUpdate, nextUpdate, revoked, extensions };
-}
-
-export function oidToString(c: Buffer): string {
-  const parts: number[] = [];
-  let v = 0;
-  for (const b of c) {
-    v = v * 128 + (b & 0x7f);
-    if (!(b & 0x80)) {
-      if (parts.length === 0) parts.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);
-      else parts.push(v);
-      v = 0;
-    }
-  }
-  return parts.join(".");
 }

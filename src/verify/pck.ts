@@ -27,14 +27,14 @@ export function pckChainPem(cert: CertificationData): string {
   }
 }
 
-export function verifyPck(chainPem: string, root: TrustedRoot): VerifiedPck {
+export async function verifyPck(chainPem: string, root: TrustedRoot): Promise<VerifiedPck> {
   const chain = verifyChain("pck-chain", "PCK certificate chain", chainPem, PCK_CHAIN_CNS, root);
   const [leaf, intermediate] = chain.certs;
   return {
     ...chain,
     leaf,
     intermediate,
-    key: leaf.key,
+    key: await leaf.loadKey(),
     sgx: parseSgxExtension(leaf),
     caType: /Platform/.test(intermediate.cn) ? "platform" : "processor",
   };

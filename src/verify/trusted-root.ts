@@ -2,7 +2,7 @@
 // another (our simulated PKI) which must still look like an SGX root.
 import { createHash } from "node:crypto";
 import { checkRequiredExtensions } from "./chain.js";
-import { isSignedBy, parsePemChain, type Cert } from "./certs.js";
+import { parsePemChain, VerifiedLinks, type Cert } from "./certs.js";
 import { fail } from "./errors.js";
 
 /** "Intel SGX Root CA", the last certificate of every real PCK chain and collateral issuer chain. */
@@ -31,6 +31,8 @@ export interface TrustedRoot {
   /** A chain's root must carry exactly this certificate's signature bytes (QVL's identity test). */
   cert: Cert;
   sha256: string;
+  /** Certificate signatures verified on the way to this root, by this verifier. */
+  links: VerifiedLinks;
 }
 
 const STEP = "trusted-root";
@@ -43,6 +45,7 @@ export function loadTrustedRoot(pem: string = INTEL_SGX_ROOT_CA_PEM): TrustedRoo
   if (pem === INTEL_SGX_ROOT_CA_PEM && sha256 !== INTEL_SGX_ROOT_CA_SHA256) fail(STEP, "embedded Intel SGX Root CA does not match its pinned fingerprint");
   if (!cert.cn.includes("SGX Root CA")) fail(STEP, `trusted root CN "${cert.cn}" does not contain "SGX Root CA"`);
   checkRequiredExtensions(STEP, "trusted root", cert);
-  if (!cert.subjectDer.equals(cert.issuerDer) || !isSignedBy(cert, cert)) fail(STEP, "trusted root is not self-signed");
-  return { cert, sha256 };
+  const links = new VerifiedLinks();
+  if (!cert.subjectDer.equals(cert.issuerDer) || !links.isSignedBy(cert, cert)) fail(STEP, "trusted root is not self-signed");
+  return { cert, sha256, links };
 }
