@@ -165,9 +165,9 @@ export async function startFrameServer(opts: FrameServerOptions): Promise<FrameS
     close: async () => {
       // Unlinking the path stops new clients (they get ENOENT) while the listener still accepts what
       // is already queued in its backlog, so every client that got in is answered, none is reset.
-      // With the keeper's socket, the backlog is the next helper's: stop accepting at once.
+      // The keeper's socket (fd) stays at its path: the drain answers what is queued meanwhile.
       if (opts.fd === undefined) await rm(opts.path, { force: true });
-      for (let i = 0; opts.fd === undefined && i < BACKLOG_DRAIN_MAX_ROUNDS; i++) {
+      for (let i = 0; i < BACKLOG_DRAIN_MAX_ROUNDS; i++) {
         const before = accepted;
         await sleep(BACKLOG_QUIET_MS);
         if (accepted === before) break;
