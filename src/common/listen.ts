@@ -2,7 +2,7 @@
 // instead of leaving it to an 'error' event nobody awaits.
 import type { Server } from "node:net";
 
-export type ListenTarget = { port: number; host?: string } | { path: string };
+export type ListenTarget = { port: number; host?: string } | { path: string } | { fd: number };
 
 export function listen(server: Server, target: ListenTarget): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -11,7 +11,8 @@ export function listen(server: Server, target: ListenTarget): Promise<void> {
       server.off("error", reject);
       resolve();
     };
-    if ("path" in target) server.listen(target.path, bound);
+    if ("fd" in target) server.listen({ fd: target.fd }, bound);
+    else if ("path" in target) server.listen(target.path, bound);
     else server.listen(target.port, target.host, bound);
   });
 }

@@ -17,6 +17,7 @@ import { DEFAULT_DCAP_QL_LIBRARY } from "../quoting/dcap/library-path.js";
 import { qeMrEnclave, sharedLibraryVersion, type BackendIdentityProbe, type BuildInfo } from "./build-info.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
 import { SocketInUseError } from "./socket-file.js";
+import { registerKeeperCommand } from "./keeper/cli.js";
 
 export const DEFAULT_METRICS_ADDR = "127.0.0.1:9466";
 /** 16 MiB: thousands of ~5 KiB quotes, or 16 of the largest (1 MiB) buffers a client may ask for. */
@@ -46,6 +47,9 @@ interface QuoteHelperFlags extends DaemonOptions {
   maxConnections: number;
   maxUnsentBytes: number;
   afterHandover: string;
+  socketFromKeeper?: string;
+  keeperFallback?: boolean;
+  keeperWaitMs: number;
 }
 
 export function registerQuoteHelperCommands(program: Command, quote: Command, aesm: Command): void {
@@ -80,7 +84,12 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--max-connections <n>", "open connections; at the limit a new one evicts the oldest that has not sent its request", parseCount("--max-connections"), 1024)
     .option("--max-unsent-bytes <bytes>", "response bytes waiting for slow readers, in total; beyond, the slowest are cut", parseCount("--max-unsent-bytes"), DEFAULT_MAX_UNSENT_BYTES)
     .option("--after-handover <what>", "once a newer helper took the socket over and what was accepted is answered: exit (0), or wait (not ready) for SIGTERM", "exit");
+  cmd
+    .option("--socket-from-keeper <control>", "serve the listening socket held by `confcom quote-helper keeper` (its --control path) instead of binding --socket; connections made while this helper restarts wait for the next one")
+    .option("--keeper-fallback", "with --socket-from-keeper: when no keeper answers, bind --socket ourselves (warned) instead of failing")
+    .option("--keeper-wait-ms <n>", "with --socket-from-keeper: how long to wait for a keeper that is not there yet (the pod's containers start together)", parseCount("--keeper-wait-ms", 600_000), 30_000);
   addDaemonOptions(cmd, DEFAULT_METRICS_ADDR);
+  registerKeeperCommand(cmd, DEFAULT_AESM_SOCKET);
   cmd.addHelpText(
     "after",
     `
@@ -177,7 +186,9 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   try {
     const build = await (simBuild ?? dcapBuildInfo(backend, flags.dcapLibrary ?? DEFAULT_DCAP_QL_LIBRARY));
     const [{ startQuoteHelper }] = await modules;
+    const kept = flags.socketFromKeeper === undefined ? undefined : await keptSocket(flags.socketFromKeeper, !!flags.keeperFallback, flags.keeperWaitMs, log);
     helper = await startQuoteHelper({
+      kept,
       build,
       onHandedOver: () => {
         handedOver = true;
@@ -209,6 +220,29 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   const [, { serveOpsUntilShutdown }] = await modules;
   ops = await serveOpsUntilShutdown({ addr: flags.metricsAddr, registry: h.metrics.registry, log, ready, stop: () => h.close() });
   if (handedOver && flags.afterHandover === "exit") ops.shutdown("handed over");
+}
+
+/** The keeper's socket, or (with --keeper-fallback) undefined so the helper binds its own. */
+async function keptSocket(control: string, fallback: boolean, waitMs: number, log: ReturnType<typeof createLogger>) {
+  const { socketFromKeeper, KeeperError } = await import("./keeper/wire.js");
+  const deadline = Date.now() + waitMs;
+  for (let waited = false; ; waited = true) {
+    try {
+      const kept = socketFromKeeper(control);
+      log.info({ control, keeper: kept.keeperPid }, "serving the socket keeper's listening socket");
+      return kept;
+    } catch (err) {
+      if (err instanceof KeeperError && err.absent && !fallback && Date.now() < deadline) {
+        if (!waited) log.info({ control, waitMs }, "waiting for the socket keeper to start");
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (!(err instanceof KeeperError) && !(err instanceof Error && err.name === "UnsupportedPlatformError")) throw err;
+      if (!fallback) throw new CliError(`${(err as Error).message} (or pass --keeper-fallback to bind the socket ourselves)`);
+      log.warn({ control, err: (err as Error).message }, "no socket keeper; binding the socket ourselves (--keeper-fallback)");
+      return undefined;
+    }
+  }
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

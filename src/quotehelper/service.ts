@@ -50,6 +50,11 @@ export interface QuoteHelperOptions {
   watchIntervalMs?: number;
   /** Called once a successor took the socket over and everything this one accepted is answered. */
   onHandedOver?: (successor: { pid: number; version: string }) => void;
+  /**
+   * The socket keeper's listening socket (keeper/): served as is, never bound, renamed or removed; the
+   * path is only watched, and a newer confcom socket there (a rollout's new pod) makes this one yield.
+   */
+  kept?: { fd: number; identity: FileIdentity };
 }
 
 export interface QuoteHelper {
@@ -114,7 +119,7 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
   const euid = process.geteuid!();
 
   let predecessor: HelloReply | undefined;
-  try {
+  if (!opts.kept) try {
     const state = await prepareSocketPath(socketPath);
     if (state === "symlink") log.warn({ socket: socketPath }, "a symlink is at the socket path; replacing it (never following it)");
   } catch (err) {
@@ -122,9 +127,10 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
     predecessor = await checkPredecessor(socketPath, controlPath, opts.build.version);
   }
 
-  const startFrames = async (bindPath: string) => {
+  const startFrames = async (bindPath: string, fd?: number) => {
     const s = await startFrameServer({
       path: bindPath,
+      fd,
       maxFrameSize: opts.maxFrameSize,
       readTimeoutMs: opts.readTimeoutMs,
       writeTimeoutMs: opts.writeTimeoutMs,
@@ -204,6 +210,9 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
       sock.handovers.inc({ role: "took-over" });
       if (reply.ok) log.info({ predecessor: old.pid, predecessorVersion: old.version }, "took the socket over; the predecessor stops accepting");
       else log.warn({ predecessor: old.pid, reason: reply.error }, "took the socket over, but the predecessor did not confirm; it yields once it sees the socket replaced");
+    } else if (opts.kept) {
+      main = { server: await startFrames(socketPath, opts.kept.fd), id: opts.kept.identity };
+      control = await serveAt(controlPath, startControl, { mode: CONTROL_SOCKET_MODE });
     } else {
       main = await serveAt(socketPath, startFrames, access);
       control = await serveAt(controlPath, startControl, { mode: CONTROL_SOCKET_MODE });
@@ -245,6 +254,11 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
     }
     if (stopped || yielded) return;
     const reason = !at ? "missing" : at.socket ? "replaced" : "not-a-socket";
+    if (opts.kept) {
+      // The keeper's socket is not ours to re-create; a rollout's new keeper replaced it, or it is gone.
+      if (at?.socket && at.uid === euid) return void yieldTo({ pid: 0, version: "a newer socket keeper's" });
+      return setProblem(`${reason}; the socket keeper's socket is no longer at the path`);
+    }
     setProblem(`${reason}; serving it again`);
     try {
       const fresh = await serveAt(socketPath, startFrames, access);
@@ -328,7 +342,7 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
         await checking;
         if (yielded) return yielded;
         // Remove the public names only while they are still ours: a successor's must survive.
-        if (sameFile(await lstatIdentity(socketPath), main!.id)) await fs.rm(socketPath, { force: true });
+        if (!opts.kept && sameFile(await lstatIdentity(socketPath), main!.id)) await fs.rm(socketPath, { force: true });
         if (sameFile(await lstatIdentity(controlPath), control!.id)) await fs.rm(controlPath, { force: true });
         await Promise.all([...frameServers].map((s) => s.close()));
         await control!.server.close();

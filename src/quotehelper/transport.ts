@@ -20,6 +20,8 @@ export type DropReason = "evicted-idle" | "refused-at-limit" | "shed-slow-reader
 
 export interface FrameServerOptions {
   path: string;
+  /** Serve this listening socket (the keeper's) instead of binding `path`; close leaves the path alone. */
+  fd?: number;
   maxFrameSize: number;
   /** Time a client has, from connecting, to send its whole request. */
   readTimeoutMs: number;
@@ -156,14 +158,15 @@ export async function startFrameServer(opts: FrameServerOptions): Promise<FrameS
     }
   }
 
-  await listen(server, { path: opts.path });
+  await listen(server, opts.fd === undefined ? { path: opts.path } : { fd: opts.fd });
 
   return {
     connections: () => open.size,
     close: async () => {
       // Unlinking the path stops new clients (they get ENOENT) while the listener still accepts what
       // is already queued in its backlog, so every client that got in is answered, none is reset.
-      await rm(opts.path, { force: true });
+      // The keeper's socket (fd) stays at its path: the drain answers what is queued meanwhile.
+      if (opts.fd === undefined) await rm(opts.path, { force: true });
       for (let i = 0; i < BACKLOG_DRAIN_MAX_ROUNDS; i++) {
         const before = accepted;
         await sleep(BACKLOG_QUIET_MS);

@@ -69,6 +69,8 @@ test("both DaemonSets run only on SGX nodes, hardened, as node-critical; the plu
       assert.equal(sc.privileged, false);
       assert.equal(sc.allowPrivilegeEscalation, false);
       assert.ok(c.resources?.requests?.cpu && c.resources?.limits?.memory);
+      // The socket keeper only holds an fd: no port, no HTTP probes (see the quote helper's test).
+      if (c.name === "socket-keeper") continue;
       assert.equal(c.livenessProbe?.httpGet?.path, "/healthz");
       assert.equal(c.readinessProbe?.httpGet?.path, "/readyz");
       const metricsPort = c.ports!.find((p) => p.name === "metrics")!.containerPort;
@@ -115,9 +117,24 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   // its namespace is skipped by the webhook, so it names its enclave device itself (both EPC modes)
   assert.equal(c.resources!.requests!["kubernetes.azure.com/sgx_enclave"], "1");
   assert.equal(c.resources!.limits!["kubernetes.azure.com/sgx_enclave"], "1");
-  assert.deepEqual(pod.volumes, [{ name: "aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } }]);
-  assert.deepEqual(c.volumeMounts, [{ name: "aesmd", mountPath: "/var/run/aesmd" }]);
+  assert.deepEqual(pod.volumes, [
+    { name: "aesmd", hostPath: { path: "/var/run/aesmd", type: "DirectoryOrCreate" } },
+    { name: "keeper", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+  ]);
+  const mounts = [
+    { name: "aesmd", mountPath: "/var/run/aesmd" },
+    { name: "keeper", mountPath: "/run/confcom-keeper" },
+  ];
+  assert.deepEqual(c.volumeMounts, mounts);
   assert.ok(c.args!.includes("--socket=/var/run/aesmd/aesm.socket"));
+  // The socket keeper beside it holds the listening socket across helper restarts (pod-local control socket).
+  assert.ok(c.args!.includes("--socket-from-keeper=/run/confcom-keeper/keeper.sock"));
+  const keeper = pod.containers.find((k) => k.name === "socket-keeper")!;
+  assert.deepEqual(keeper.args, ["quote-helper", "keeper", "--socket=/var/run/aesmd/aesm.socket", "--socket-mode=0777", "--control=/run/confcom-keeper/keeper.sock"]);
+  assert.deepEqual(keeper.volumeMounts, mounts);
+  assert.equal(keeper.resources!.limits!.memory, "128Mi");
+  assert.equal(keeper.resources!.requests![RESOURCE], undefined, "the keeper needs no EPC");
+  assert.equal(keeper.securityContext!.readOnlyRootFilesystem, true);
   assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" }], "the node daemons' V8 options");
   assert.equal(pod.automountServiceAccountToken, false, "the quote helper needs no API access");
 });

@@ -1,5 +1,5 @@
 // The quote helper: an AESM-compatible DaemonSet serving /var/run/aesmd/aesm.socket on SGX nodes.
-import type { V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
+import type { V1Container, V1DaemonSet, V1ServiceAccount } from "@kubernetes/client-node";
 import { DEFAULT_ENCLAVE_RESOURCE_NAME, DEFAULT_PROVISION_RESOURCE_NAME } from "../../deviceplugin/defaults.js";
 import { AESMD_DIR, NAMES, PORTS, type AddonConfig } from "../config.js";
 import type { ClusterFeatures } from "../features.js";
@@ -22,6 +22,34 @@ export const QUOTE_HELPER_SURGE = { type: "RollingUpdate", rollingUpdate: { maxS
  * of ms each, plus ~2 s to load the QE and PCE on first use: 30 s is more than twice that.
  */
 export const QUOTE_HELPER_TERMINATION_GRACE_SECONDS = 30;
+
+const KEEPER_DIR = "/run/confcom-keeper";
+const KEEPER_CONTROL = `${KEEPER_DIR}/keeper.sock`;
+
+/**
+ * The socket keeper (quotehelper/keeper/): holds the AESM listening socket across helper container
+ * restarts, so apps that connect while the helper is down wait in the backlog instead of being refused.
+ * Same uid as the helper (its SO_PEERCRED check); no metrics port, so no HTTP probes: it only holds an fd.
+ */
+function keeperContainer(config: AddonConfig): V1Container {
+  const c = hardenedContainer({
+    name: "socket-keeper",
+    image: config.image,
+    args: ["quote-helper", "keeper", `--socket=${AESMD_DIR}/aesm.socket`, "--socket-mode=0777", `--control=${KEEPER_CONTROL}`],
+    env: nodeDaemonEnv(),
+    metricsPort: 0,
+    runAsRoot: true,
+    resources: { requests: { cpu: "5m", memory: "32Mi" }, limits: { cpu: "100m", memory: "128Mi" } },
+    volumeMounts: [
+      { name: "aesmd", mountPath: AESMD_DIR },
+      { name: "keeper", mountPath: KEEPER_DIR },
+    ],
+  });
+  delete c.ports;
+  delete c.livenessProbe;
+  delete c.readinessProbe;
+  return c;
+}
 
 export function quoteHelperServiceAccount(config: AddonConfig): V1ServiceAccount & { metadata: { name: string } } {
   return {
@@ -50,6 +78,7 @@ export function quoteHelperDaemonSet(config: AddonConfig, features: ClusterFeatu
           ...quoteHelperBackendArgs(config),
           `--socket=${AESMD_DIR}/aesm.socket`,
           "--socket-mode=0777",
+          `--socket-from-keeper=${KEEPER_CONTROL}`,
           // A replaced pod must not exit: the kubelet would restart it (restartPolicy Always) and it would
           // take the socket back from its successor. It stays, not ready, until the controller deletes it.
           "--after-handover=wait",
@@ -64,10 +93,18 @@ export function quoteHelperDaemonSet(config: AddonConfig, features: ClusterFeatu
           requests: { cpu: "50m", memory: "64Mi", ...epc },
           limits: { cpu: "500m", memory: "256Mi", ...epc },
         },
-        volumeMounts: [{ name: "aesmd", mountPath: AESMD_DIR }],
+        volumeMounts: [
+          { name: "aesmd", mountPath: AESMD_DIR },
+          { name: "keeper", mountPath: KEEPER_DIR },
+        ],
       }),
+      keeperContainer(config),
     ],
-    volumes: [{ name: "aesmd", hostPath: { path: AESMD_DIR, type: "DirectoryOrCreate" } }],
+    volumes: [
+      { name: "aesmd", hostPath: { path: AESMD_DIR, type: "DirectoryOrCreate" } },
+      // Pod-local, never on the host: only this pod's containers reach the keeper's control socket.
+      { name: "keeper", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+    ],
   });
   ds.spec!.updateStrategy = features.daemonSetSurge ? QUOTE_HELPER_SURGE : NODE_ROLLING_UPDATE;
   // The webhook skips this namespace, so the helper carries its own sgx-epc NRI limit.

@@ -1,0 +1,179 @@
+// The socket keeper (issue 13, crash restarts): a keeper process holds the AESM listening socket and
+// hands it to helpers over SCM_RIGHTS; a SIGKILLed helper's successor answers the connections made
+// while no helper ran. Real processes, real sockets.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, lstatSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { setTimeout as settle } from "node:timers/promises";
+import { QuoteExClient } from "../../src/aesm/client.js";
+import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
+import type { SimPlatform } from "../../src/sim/platform/types.js";
+import { cliEntry, repoRoot } from "../support/paths.js";
+import { within } from "../support/timeout.js";
+import { appReport, rssKiB, runCli, simPlatform, startHelper, tempDir } from "./support.js";
+
+const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
+const CLIENTS = 4;
+
+let tmp: ReturnType<typeof tempDir>;
+let platform: SimPlatform;
+before(async () => {
+  tmp = tempDir("qh-keeper-");
+  platform = await simPlatform(tmp.dir);
+});
+after(() => tmp.cleanup());
+
+interface KeeperProcess {
+  child: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+function startKeeper(socket: string, control: string): Promise<KeeperProcess> {
+  const child = spawn(process.execPath, [cliEntry, "quote-helper", "keeper", "--socket", socket, "--control", control], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const up = new Promise<KeeperProcess>((resolve, reject) => {
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      if (err.includes("socket keeper holding")) resolve({ child, stop: () => (child.kill("SIGTERM"), within(exited, 10_000, "the keeper to exit")) });
+    });
+    void exited.then((code) => reject(new Error(`keeper exited (${code}):\n${err}`)));
+  });
+  return within(up, 15_000, "the keeper to hold the socket").catch((e: unknown) => {
+    child.kill("SIGKILL");
+    throw e;
+  });
+}
+
+test("a helper serves the keeper's socket, received over SCM_RIGHTS, and connections made while no helper runs are answered by the next", async () => {
+  const socket = path.join(tmp.dir, "aesm.socket");
+  const control = path.join(tmp.dir, "keeper", "keeper.sock");
+  const keeper = await startKeeper(socket, control);
+  const st = lstatSync(socket);
+  assert.ok(st.isSocket());
+  assert.equal(st.mode & 0o777, 0o777);
+  assert.equal(lstatSync(path.dirname(control)).mode & 0o777, 0o700);
+  const idleRss = rssKiB(keeper.child.pid!);
+  const flags = ["--workers", "1", "--socket-from-keeper", control];
+  let helper = await startHelper(platform.dir, socket, flags);
+  const client = new QuoteExClient({ socketPath: socket, timeoutMs: 15_000 });
+  try {
+    const report = appReport(platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
+    const quoteSize = await client.getQuoteSizeEx(KEY);
+    let phase: "up" | "down" = "up";
+    let epoch = 0;
+    let running = true;
+    const stats = { ok: 0, inFlightFailed: 0, downOk: 0, otherFailed: [] as string[] };
+    const loops = Array.from({ length: CLIENTS }, async () => {
+      while (running) {
+        const startedIn = { phase, epoch };
+        try {
+          await client.getQuoteEx(report, KEY, quoteSize);
+          stats.ok++;
+          if (startedIn.phase === "down") stats.downOk++;
+        } catch (err) {
+          if (startedIn.phase === "up" && startedIn.epoch !== epoch) stats.inFlightFailed++;
+          else stats.otherFailed.push((err as Error).message);
+          await settle(20);
+        }
+      }
+    });
+    try {
+      await settle(500);
+      phase = "down";
+      epoch++;
+      helper.child.kill("SIGKILL");
+      await within(helper.exited, 10_000, "the killed helper to exit");
+      // The kubelet's restart delay: apps connect meanwhile, into the keeper's backlog.
+      await settle(300);
+      helper = await startHelper(platform.dir, socket, flags);
+      await settle(300);
+      phase = "up";
+      await settle(500);
+    } finally {
+      running = false;
+      await within(Promise.all(loops), 30_000, "the client loops to end");
+    }
+    assert.deepEqual(stats.otherFailed.slice(0, 5), [], `${stats.otherFailed.length} calls failed that were not in flight at the kill`);
+    assert.ok(stats.inFlightFailed <= CLIENTS, `${stats.inFlightFailed} in-flight calls failed, more than the ${CLIENTS} clients`);
+    assert.ok(stats.downOk >= 1, "no call made while no helper ran was answered by the next one");
+    process.stderr.write(`keeper: calls ${stats.ok}, failed in flight ${stats.inFlightFailed}, made while down and answered ${stats.downOk}, keeper idle RSS ${idleRss} KiB\n`);
+  } finally {
+    assert.equal(await helper.stop(), 0);
+    // The helper's exit leaves the keeper's socket at the path.
+    assert.ok(lstatSync(socket).isSocket());
+    assert.equal(await keeper.stop(), 0);
+  }
+});
+
+test("a helper started before its keeper (the pod's containers start together) waits for it, then serves its socket", async () => {
+  const socket = path.join(tmp.dir, "late.socket");
+  const control = path.join(tmp.dir, "late-keeper", "keeper.sock");
+  const helperUp = startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", control, "--keeper-wait-ms", "20000"]);
+  await settle(700);
+  const keeper = await startKeeper(socket, control);
+  const helper = await within(helperUp, 20_000, "the helper to serve once the keeper came");
+  try {
+    assert.match(helper.stderr(), /waiting for the socket keeper to start/);
+    assert.equal(await new QuoteExClient({ socketPath: socket, timeoutMs: 10_000 }).getSupportedAttKeyIdNum(), 1);
+  } finally {
+    assert.equal(await helper.stop(), 0);
+    assert.equal(await keeper.stop(), 0);
+  }
+});
+
+test("without a keeper, or with something else on the control path, the helper fails with a clear error", async () => {
+  const socket = path.join(tmp.dir, "none.socket");
+  const missing = await runCli(["quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--workers", "1", "--metrics-addr", "127.0.0.1:0", "--socket-from-keeper", path.join(tmp.dir, "nope.sock"), "--keeper-wait-ms", "0"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no socket keeper at .*nope\.sock \(ENOENT\)/);
+  // A server that accepts and writes something that is not a keeper's message, with no fd.
+  const fake = path.join(tmp.dir, "fake.sock");
+  const srv = net.createServer((c) => c.end("hello\n"));
+  await new Promise<void>((r) => srv.listen(fake, r));
+  try {
+    const res = await runCli(["quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--workers", "1", "--metrics-addr", "127.0.0.1:0", "--socket-from-keeper", fake]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /fake\.sock is not a confcom socket keeper/);
+  } finally {
+    srv.close();
+  }
+  // --keeper-fallback binds the socket itself.
+  const fb = await startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", path.join(tmp.dir, "nope.sock"), "--keeper-fallback"]);
+  assert.match(fb.stderr(), /binding the socket ourselves/);
+  assert.equal(await new QuoteExClient({ socketPath: socket, timeoutMs: 10_000 }).getSupportedAttKeyIdNum(), 1);
+  assert.equal(await fb.stop(), 0);
+});
+
+test("a tenant of another uid cannot get the socket: the control directory is 0700, and the keeper checks the peer's uid", { skip: process.geteuid?.() !== 0 && "needs root to run a peer as another uid" }, async () => {
+  const socket = path.join(tmp.dir, "t.socket");
+  const control = path.join(tmp.dir, "tk", "keeper.sock");
+  const keeper = await startKeeper(socket, control);
+  const receiver = path.join(repoRoot, "dist/src/quotehelper/keeper/wire.js");
+  const script = `import(${JSON.stringify(receiver)}).then(m => { try { m.socketFromKeeper(process.argv[1]); console.log("GOT"); } catch (e) { console.log("ERR " + e.message); } })`;
+  const asNobody = (ctl: string) =>
+    new Promise<string>((resolve) => {
+      const c = spawn(process.execPath, ["-e", script, ctl], { uid: 65534, gid: 65534, stdio: ["ignore", "pipe", "pipe"], timeout: 20_000 });
+      let out = "";
+      c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      c.stderr.on("data", (d: Buffer) => (out += d.toString()));
+      c.once("exit", () => resolve(out));
+    });
+  try {
+    // The pod-local directory keeps other uids away from the control socket altogether.
+    assert.match(await within(asNobody(control), 25_000, "the tenant process"), /ERR .*(EACCES|cannot get the socket)/);
+    // Even with the directory and socket opened up, the keeper's SO_PEERCRED check refuses the fd.
+    chmodSync(tmp.dir, 0o755);
+    chmodSync(path.dirname(control), 0o755);
+    chmodSync(control, 0o777);
+    const out = await within(asNobody(control), 25_000, "the tenant process");
+    assert.doesNotMatch(out, /GOT/);
+    assert.match(out, /ERR .*(closed without handing a socket|ECONNRESET)/);
+  } finally {
+    chmodSync(tmp.dir, 0o700);
+    await keeper.stop();
+  }
+});
