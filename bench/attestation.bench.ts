@@ -67,15 +67,19 @@ const bench: Bench = async () => {
     const pccs = await startPccs({ stateDir: dir, host: "127.0.0.1", port: 0, log: silentLogger() });
     const serviceArgs = [cliEntry, "attestation-service", "--pccs", pccs.url, "--root", files.root, "--tls-cert", files.cert, "--tls-key", files.key, "--host", "127.0.0.1", "--port", "0"];
     const ready = /^(https:\/\/\S+)$/m;
-    const services = {
-      RS256: await startChild([...serviceArgs, "--state-dir", `${files.state}-rs`, "--alg", "RS256", "--rate-limit", "0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"], ready),
-      ES256: await startChild([...serviceArgs, "--state-dir", `${files.state}-es`, "--alg", "ES256", "--rate-limit", "0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"], ready),
+    const started: Awaited<ReturnType<typeof startChild>>[] = [];
+    const start = async (args: string[]) => {
+      const c = await startChild(args, ready);
+      started.push(c);
+      return c;
     };
-    const echoes = {
-      bare: await startChild([echoEntry, files.cert, files.key], ready),
-      RS256: await startChild([echoEntry, files.cert, files.key, "RS256"], ready),
-    };
+    const common = ["--rate-limit", "0", "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"];
     try {
+      const services = {
+        RS256: await start([...serviceArgs, "--state-dir", `${files.state}-rs`, "--alg", "RS256", ...common]),
+        ES256: await start([...serviceArgs, "--state-dir", `${files.state}-es`, "--alg", "ES256", ...common]),
+      };
+      const echoes = { bare: await start([echoEntry, files.cert, files.key]), RS256: await start([echoEntry, files.cert, files.key, "RS256"]) };
       const url = (c: { match: RegExpExecArray }) => `${c.match[1]}/attest/SgxEnclave?api-version=2022-08-01`;
       const targets = { rs: url(services.RS256), es: url(services.ES256), echo: url(echoes.bare), cryptoEcho: url(echoes.RS256) };
       type Load = Awaited<ReturnType<typeof loadRequests>>;
@@ -91,7 +95,7 @@ const bench: Bench = async () => {
         ratioResult("tokens/s, ES256 tokens (--alg ES256), vs a bare HTTPS echo", mid("es").perSecond, mid("echo").perSecond, "req/s", { min: 0.5 }, p(mid("es"))),
       );
     } finally {
-      await Promise.all([...Object.values(services), ...Object.values(echoes)].map((c) => stopChild(c.child)).concat(pccs.close()));
+      await Promise.all([...started.map((c) => stopChild(c.child)), pccs.close()]);
     }
     return results;
   } finally {
