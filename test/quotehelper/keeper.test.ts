@@ -177,3 +177,50 @@ test("a tenant of another uid cannot get the socket: the control directory is 07
     await keeper.stop();
   }
 });
+
+test("a rollout with keepers: a new pod's keeper takes the path over, its helper serves, the old helper yields; 0 failed calls", async () => {
+  const socket = path.join(tmp.dir, "roll.socket");
+  const controls = [path.join(tmp.dir, "roll-a", "keeper.sock"), path.join(tmp.dir, "roll-b", "keeper.sock")];
+  const keeperA = await startKeeper(socket, controls[0]!);
+  const helperA = await startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", controls[0]!]);
+  let keeperB: KeeperProcess | undefined;
+  let helperB: Awaited<ReturnType<typeof startHelper>> | undefined;
+  const client = new QuoteExClient({ socketPath: socket, timeoutMs: 15_000 });
+  try {
+    const report = appReport(platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
+    const quoteSize = await client.getQuoteSizeEx(KEY);
+    let running = true;
+    const stats = { ok: 0, failed: [] as string[] };
+    const loops = Array.from({ length: CLIENTS }, async () => {
+      while (running) {
+        try {
+          await client.getQuoteEx(report, KEY, quoteSize);
+          stats.ok++;
+        } catch (err) {
+          stats.failed.push((err as Error).message);
+          await settle(20);
+        }
+      }
+    });
+    try {
+      await settle(400);
+      // maxSurge: the new pod starts beside the old one; its helper may come up before its keeper.
+      const helperBUp = startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", controls[1]!]);
+      keeperB = await startKeeper(socket, controls[1]!);
+      helperB = await within(helperBUp, 20_000, "the new pod's helper to serve");
+      assert.equal(await within(helperA.exited, 20_000, "the old helper to yield and exit"), 0, helperA.stderr());
+      const before = stats.ok;
+      await settle(500);
+      assert.ok(stats.ok > before, "the new pod's helper answers");
+    } finally {
+      running = false;
+      await within(Promise.all(loops), 30_000, "the client loops to end");
+    }
+    assert.deepEqual(stats.failed.slice(0, 5), [], `${stats.failed.length} of ${stats.ok + stats.failed.length} calls failed across the rollout`);
+  } finally {
+    if (helperA.child.exitCode === null) await helperA.stop();
+    await keeperA.stop();
+    if (helperB) assert.equal(await helperB.stop(), 0);
+    if (keeperB) assert.equal(await keeperB.stop(), 0);
+  }
+});
