@@ -4,31 +4,24 @@
 // made once the new process serves succeeds. The time to serve after start is in the bench.
 import assert from "node:assert/strict";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
-import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { scale, secs, summary } from "../soak/scale.js";
-import { appReport, simPlatform, startHelper, tempDir } from "./support.js";
+import { appReport, platformFixture, startHelper } from "./support.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const CLIENTS = 4;
 const KILLS = scale(2, 10);
 
-let tmp: ReturnType<typeof tempDir>;
-let platform: SimPlatform;
-before(async () => {
-  tmp = tempDir("qh-crash-");
-  platform = await simPlatform(tmp.dir);
-});
-after(() => tmp.cleanup());
+const fx = platformFixture("qh-crash-");
 
 test(`SIGKILL + restart ${KILLS} times under ${CLIENTS} looping clients: failures of calls in flight <= clients, none once served again`, async () => {
-  const socket = path.join(tmp.dir, "aesm.socket");
-  let helper = await startHelper(platform.dir, socket, ["--workers", "1"]);
+  const socket = path.join(fx.dir, "aesm.socket");
+  let helper = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
   const client = new QuoteExClient({ socketPath: socket, timeoutMs: 10_000 });
-  const report = appReport(platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
+  const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
   const quoteSize = await client.getQuoteSizeEx(KEY);
   // Phases: "up" (a helper serves), "down" (killed, the new one not serving yet).
   let phase: "up" | "down" = "up";
@@ -62,7 +55,7 @@ test(`SIGKILL + restart ${KILLS} times under ${CLIENTS} looping clients: failure
       helper.child.kill("SIGKILL");
       await helper.exited;
       const t0 = Date.now();
-      helper = await startHelper(platform.dir, socket, ["--workers", "1"]);
+      helper = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
       restarts.push(Date.now() - t0);
       phase = "up";
     }

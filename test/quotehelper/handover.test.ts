@@ -5,28 +5,21 @@ import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { after, test } from "node:test";
 import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { controlCall, controlPathFor, CONTROL_PRODUCT } from "../../src/quotehelper/handover/control.js";
 import { parseBuildInfo } from "../../src/quotehelper/build-info.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID, INTEL_QE3_MRSIGNER } from "../../src/sgx/constants.js";
-import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { scale, secs, summary } from "../soak/scale.js";
-import { appReport, metricsText, runCli, simPlatform, startHelper, tempDir, type HelperProcess } from "./support.js";
+import { appReport, metricsText, platformFixture, runCli, startHelper, type HelperProcess } from "./support.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const CLIENTS = 4;
 const HANDOVERS = scale(3, 30);
 const BETWEEN_MS = 500;
 
-let tmp: ReturnType<typeof tempDir>;
-let platform: SimPlatform;
-before(async () => {
-  tmp = tempDir("qh-handover-");
-  platform = await simPlatform(tmp.dir);
-});
-after(() => tmp.cleanup());
+const fx = platformFixture("qh-handover-");
 
 /** Resolves with the exit code, or rejects after `ms`: a helper that never exits fails the test. */
 function exitWithin(h: HelperProcess, ms: number): Promise<number | null> {
@@ -38,10 +31,10 @@ function exitWithin(h: HelperProcess, ms: number): Promise<number | null> {
 }
 
 test(`handover under load: ${CLIENTS} clients calling GetQuoteEx while the helper is replaced ${HANDOVERS} times: 0 failed calls, old ones exit 0`, async () => {
-  const socket = path.join(tmp.dir, "aesm.socket");
-  let current = await startHelper(platform.dir, socket, ["--workers", "1"]);
+  const socket = path.join(fx.dir, "aesm.socket");
+  let current = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
   const client = new QuoteExClient({ socketPath: socket, timeoutMs: 10_000 });
-  const report = appReport(platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
+  const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
   const quoteSize = await client.getQuoteSizeEx(KEY);
   let ok = 0;
   const failures: string[] = [];
@@ -64,7 +57,7 @@ test(`handover under load: ${CLIENTS} clients calling GetQuoteEx while the helpe
     for (let i = 0; i < HANDOVERS; i++) {
       await settle(BETWEEN_MS);
       const t0 = Date.now();
-      const next = await startHelper(platform.dir, socket, ["--workers", "1"]);
+      const next = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
       const t1 = Date.now();
       assert.match(next.stderr(), /took the socket over/);
       exitCodes.push(await exitWithin(current, 10_000));
@@ -89,15 +82,15 @@ test(`handover under load: ${CLIENTS} clients calling GetQuoteEx while the helpe
 });
 
 test("/metrics carries the build info; parseBuildInfo reads it back", async () => {
-  const socket = path.join(tmp.dir, "info.socket");
-  const h = await startHelper(platform.dir, socket, ["--workers", "1"]);
+  const socket = path.join(fx.dir, "info.socket");
+  const h = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
   try {
     const text = await metricsText(h.metricsPort);
     const line = text.split("\n").find((l) => l.startsWith("confcom_quotehelper_build_info{"));
     assert.match(line ?? "", /^confcom_quotehelper_build_info\{version="\d+\.\d+\.\d+[^"]*",backend="simulated",backend_version="confcom-sim-[^"]+",qe_identity="mrsigner=[0-9a-f]{64},isvprodid=1,isvsvn=\d+"\} 1$/);
     const info = parseBuildInfo(text);
     assert.equal(info?.backend, "simulated");
-    assert.equal(info?.qeIdentity, `mrsigner=${Buffer.from(INTEL_QE3_MRSIGNER).toString("hex")},isvprodid=1,isvsvn=${platform.qe.isvSvn}`);
+    assert.equal(info?.qeIdentity, `mrsigner=${Buffer.from(INTEL_QE3_MRSIGNER).toString("hex")},isvprodid=1,isvsvn=${fx.platform.qe.isvSvn}`);
     assert.match(h.stderr(), /"qeIdentity":"mrsigner=[0-9a-f]{64},isvprodid=1,isvsvn=\d+".*"quote helper listening"/);
     assert.equal(parseBuildInfo("# no such metric\nup 1\n"), undefined);
     assert.deepEqual(parseBuildInfo('confcom_quotehelper_build_info{version="1.2.3",backend="dcap",backend_version="1.20.100.2",qe_identity="a\\"b\\\\c"} 1\n'), {
@@ -112,7 +105,7 @@ test("/metrics carries the build info; parseBuildInfo reads it back", async () =
 });
 
 test("a confcom helper speaking another handover protocol is refused and left serving", async (t) => {
-  const socket = path.join(tmp.dir, "future.socket");
+  const socket = path.join(fx.dir, "future.socket");
   const aesm = net.createServer((s) => s.destroy());
   await new Promise<void>((r) => aesm.listen(socket, r));
   const st = await fs.lstat(socket, { bigint: true });
@@ -123,15 +116,15 @@ test("a confcom helper speaking another handover protocol is refused and left se
   );
   await new Promise<void>((r) => control.listen(controlPathFor(socket), r));
   t.after(() => Promise.all([aesm, control].map((s) => new Promise<void>((r) => s.close(() => r())))));
-  const r = await runCli(["quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--metrics-addr", "127.0.0.1:0"]);
+  const r = await runCli(["quote-helper", "--simulate", "--sim-state", fx.platform.dir, "--socket", socket, "--metrics-addr", "127.0.0.1:0"]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /served by confcom quote helper 9\.0\.0 \(pid 1\) speaking handover protocol 99; this one \(.+\) takes over only protocol 1: stop it first/);
   assert.equal((await fs.lstat(socket, { bigint: true })).ino, st.ino, "its socket is untouched");
 });
 
 test("hostile control requests: malformed lines and a handover naming a socket that is not at the path change nothing", async () => {
-  const socket = path.join(tmp.dir, "hostile.socket");
-  const h = await startHelper(platform.dir, socket, ["--workers", "1"]);
+  const socket = path.join(fx.dir, "hostile.socket");
+  const h = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
   try {
     const ctl = controlPathFor(socket);
     assert.equal(((await fs.lstat(ctl)).mode & 0o777), 0o600);

@@ -6,25 +6,18 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, lstatSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
-import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { cliEntry, repoRoot } from "../support/paths.js";
 import { within } from "../support/timeout.js";
-import { appReport, rssKiB, runCli, simPlatform, startHelper, tempDir } from "./support.js";
+import { appReport, platformFixture, rssKiB, runCli, startHelper } from "./support.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const CLIENTS = 4;
 
-let tmp: ReturnType<typeof tempDir>;
-let platform: SimPlatform;
-before(async () => {
-  tmp = tempDir("qh-keeper-");
-  platform = await simPlatform(tmp.dir);
-});
-after(() => tmp.cleanup());
+const fx = platformFixture("qh-keeper-");
 
 interface KeeperProcess {
   child: ChildProcess;
@@ -49,8 +42,8 @@ function startKeeper(socket: string, control: string): Promise<KeeperProcess> {
 }
 
 test("a helper serves the keeper's socket, received over SCM_RIGHTS, and connections made while no helper runs are answered by the next", async () => {
-  const socket = path.join(tmp.dir, "aesm.socket");
-  const control = path.join(tmp.dir, "keeper", "keeper.sock");
+  const socket = path.join(fx.dir, "aesm.socket");
+  const control = path.join(fx.dir, "keeper", "keeper.sock");
   const keeper = await startKeeper(socket, control);
   const st = lstatSync(socket);
   assert.ok(st.isSocket());
@@ -58,10 +51,10 @@ test("a helper serves the keeper's socket, received over SCM_RIGHTS, and connect
   assert.equal(lstatSync(path.dirname(control)).mode & 0o777, 0o700);
   const idleRss = rssKiB(keeper.child.pid!);
   const flags = ["--workers", "1", "--socket-from-keeper", control];
-  let helper = await startHelper(platform.dir, socket, flags);
+  let helper = await startHelper(fx.platform.dir, socket, flags);
   const client = new QuoteExClient({ socketPath: socket, timeoutMs: 15_000 });
   try {
-    const report = appReport(platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
+    const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
     const quoteSize = await client.getQuoteSizeEx(KEY);
     let phase: "up" | "down" = "up";
     let epoch = 0;
@@ -89,7 +82,7 @@ test("a helper serves the keeper's socket, received over SCM_RIGHTS, and connect
       await within(helper.exited, 10_000, "the killed helper to exit");
       // The kubelet's restart delay: apps connect meanwhile, into the keeper's backlog.
       await settle(300);
-      helper = await startHelper(platform.dir, socket, flags);
+      helper = await startHelper(fx.platform.dir, socket, flags);
       await settle(300);
       phase = "up";
       await settle(500);
@@ -110,9 +103,9 @@ test("a helper serves the keeper's socket, received over SCM_RIGHTS, and connect
 });
 
 test("a helper started before its keeper (the pod's containers start together) waits for it, then serves its socket", async () => {
-  const socket = path.join(tmp.dir, "late.socket");
-  const control = path.join(tmp.dir, "late-keeper", "keeper.sock");
-  const helperUp = startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", control, "--keeper-wait-ms", "20000"]);
+  const socket = path.join(fx.dir, "late.socket");
+  const control = path.join(fx.dir, "late-keeper", "keeper.sock");
+  const helperUp = startHelper(fx.platform.dir, socket, ["--workers", "1", "--socket-from-keeper", control, "--keeper-wait-ms", "20000"]);
   await settle(700);
   const keeper = await startKeeper(socket, control);
   const helper = await within(helperUp, 20_000, "the helper to serve once the keeper came");
@@ -126,23 +119,23 @@ test("a helper started before its keeper (the pod's containers start together) w
 });
 
 test("without a keeper, or with something else on the control path, the helper fails with a clear error", async () => {
-  const socket = path.join(tmp.dir, "none.socket");
-  const missing = await runCli(["quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--workers", "1", "--metrics-addr", "127.0.0.1:0", "--socket-from-keeper", path.join(tmp.dir, "nope.sock"), "--keeper-wait-ms", "0"]);
+  const socket = path.join(fx.dir, "none.socket");
+  const missing = await runCli(["quote-helper", "--simulate", "--sim-state", fx.platform.dir, "--socket", socket, "--workers", "1", "--metrics-addr", "127.0.0.1:0", "--socket-from-keeper", path.join(fx.dir, "nope.sock"), "--keeper-wait-ms", "0"]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no socket keeper at .*nope\.sock \(ENOENT\)/);
   // A server that accepts and writes something that is not a keeper's message, with no fd.
-  const fake = path.join(tmp.dir, "fake.sock");
+  const fake = path.join(fx.dir, "fake.sock");
   const srv = net.createServer((c) => c.end("hello\n"));
   await new Promise<void>((r) => srv.listen(fake, r));
   try {
-    const res = await runCli(["quote-helper", "--simulate", "--sim-state", platform.dir, "--socket", socket, "--workers", "1", "--metrics-addr", "127.0.0.1:0", "--socket-from-keeper", fake]);
+    const res = await runCli(["quote-helper", "--simulate", "--sim-state", fx.platform.dir, "--socket", socket, "--workers", "1", "--metrics-addr", "127.0.0.1:0", "--socket-from-keeper", fake]);
     assert.equal(res.code, 1);
     assert.match(res.stderr, /fake\.sock is not a confcom socket keeper/);
   } finally {
     srv.close();
   }
   // --keeper-fallback binds the socket itself.
-  const fb = await startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", path.join(tmp.dir, "nope.sock"), "--keeper-fallback"]);
+  const fb = await startHelper(fx.platform.dir, socket, ["--workers", "1", "--socket-from-keeper", path.join(fx.dir, "nope.sock"), "--keeper-fallback"]);
   assert.match(fb.stderr(), /binding the socket ourselves/);
   assert.equal(await new QuoteExClient({ socketPath: socket, timeoutMs: 10_000 }).getSupportedAttKeyIdNum(), 1);
   assert.equal(await fb.stop(), 0);
@@ -153,8 +146,8 @@ test("without a keeper, or with something else on the control path, the helper f
 const tenantCanRun = process.geteuid?.() === 0 && spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(path.join(repoRoot, "dist/src/quotehelper/keeper/wire.js"))}, 4)`], { uid: 65534, gid: 65534 }).status === 0;
 
 test("a tenant of another uid cannot get the socket: the control directory is 0700, and the keeper checks the peer's uid", { skip: !tenantCanRun && (process.geteuid?.() !== 0 ? "needs root to run a peer as another uid" : "this checkout is not readable by uid 65534") }, async () => {
-  const socket = path.join(tmp.dir, "t.socket");
-  const control = path.join(tmp.dir, "tk", "keeper.sock");
+  const socket = path.join(fx.dir, "t.socket");
+  const control = path.join(fx.dir, "tk", "keeper.sock");
   const keeper = await startKeeper(socket, control);
   const receiver = path.join(repoRoot, "dist/src/quotehelper/keeper/wire.js");
   const script = `import(${JSON.stringify(receiver)}).then(m => { try { m.socketFromKeeper(process.argv[1]); console.log("GOT"); } catch (e) { console.log("ERR " + e.message); } })`;
@@ -170,28 +163,28 @@ test("a tenant of another uid cannot get the socket: the control directory is 07
     // The pod-local directory keeps other uids away from the control socket altogether.
     assert.match(await within(asNobody(control), 25_000, "the tenant process"), /ERR .*(EACCES|cannot get the socket)/);
     // Even with the directory and socket opened up, the keeper's SO_PEERCRED check refuses the fd.
-    chmodSync(tmp.dir, 0o755);
+    chmodSync(fx.dir, 0o755);
     chmodSync(path.dirname(control), 0o755);
     chmodSync(control, 0o777);
     const out = await within(asNobody(control), 25_000, "the tenant process");
     assert.doesNotMatch(out, /GOT/);
     assert.match(out, /ERR .*(closed without handing a socket|ECONNRESET)/);
   } finally {
-    chmodSync(tmp.dir, 0o700);
+    chmodSync(fx.dir, 0o700);
     await keeper.stop();
   }
 });
 
 test("a rollout with keepers: a new pod's keeper takes the path over, its helper serves, the old helper yields; 0 failed calls", async () => {
-  const socket = path.join(tmp.dir, "roll.socket");
-  const controls = [path.join(tmp.dir, "roll-a", "keeper.sock"), path.join(tmp.dir, "roll-b", "keeper.sock")];
+  const socket = path.join(fx.dir, "roll.socket");
+  const controls = [path.join(fx.dir, "roll-a", "keeper.sock"), path.join(fx.dir, "roll-b", "keeper.sock")];
   const keeperA = await startKeeper(socket, controls[0]!);
-  const helperA = await startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", controls[0]!]);
+  const helperA = await startHelper(fx.platform.dir, socket, ["--workers", "1", "--socket-from-keeper", controls[0]!]);
   let keeperB: KeeperProcess | undefined;
   let helperB: Awaited<ReturnType<typeof startHelper>> | undefined;
   const client = new QuoteExClient({ socketPath: socket, timeoutMs: 15_000 });
   try {
-    const report = appReport(platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
+    const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
     const quoteSize = await client.getQuoteSizeEx(KEY);
     let running = true;
     const stats = { ok: 0, failed: [] as string[] };
@@ -209,7 +202,7 @@ test("a rollout with keepers: a new pod's keeper takes the path over, its helper
     try {
       await settle(400);
       // maxSurge: the new pod starts beside the old one; its helper may come up before its keeper.
-      const helperBUp = startHelper(platform.dir, socket, ["--workers", "1", "--socket-from-keeper", controls[1]!]);
+      const helperBUp = startHelper(fx.platform.dir, socket, ["--workers", "1", "--socket-from-keeper", controls[1]!]);
       keeperB = await startKeeper(socket, controls[1]!);
       helperB = await within(helperBUp, 20_000, "the new pod's helper to serve");
       assert.equal(await within(helperA.exited, 20_000, "the old helper to yield and exit"), 0, helperA.stderr());

@@ -1,4 +1,5 @@
 // Shared by the quote-helper tests: a simulated platform, the daemon as a child process, raw frames.
+import { after, before } from "node:test";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -20,6 +21,25 @@ export function tempDir(prefix: string): { dir: string; cleanup(): void } {
 
 export async function simPlatform(dir: string): Promise<SimPlatform> {
   return initPlatform(path.join(dir, "state"));
+}
+
+/** A temporary directory with a simulated platform in it, made before the file's tests and removed after. */
+export function platformFixture(prefix: string): { readonly dir: string; readonly platform: SimPlatform } {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  let platform: SimPlatform | undefined;
+  before(async () => {
+    tmp = tempDir(prefix);
+    platform = await simPlatform(tmp.dir);
+  });
+  after(() => tmp?.cleanup());
+  return {
+    get dir() {
+      return tmp!.dir;
+    },
+    get platform() {
+      return platform!;
+    },
+  };
 }
 
 /** An app enclave's report for the QE whose 512-byte target info is given. */

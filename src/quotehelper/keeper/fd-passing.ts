@@ -133,20 +133,24 @@ export function peerCredentials(fd: number): { pid: number; uid: number; gid: nu
 
 export const isListening = (fd: number): boolean => intOpt(fd, SOL_SOCKET, SO_ACCEPTCONN, 4).readInt32LE(0) === 1;
 
+/** Lays out, in `m`, a msghdr with one iovec of `dataLen` bytes and room for one fd's cmsg, all after it. */
+function msghdr(m: { addr: bigint; buf: Buffer }, dataLen: number): void {
+  const iov = m.addr + BigInt(MSGHDR);
+  const ctl = iov + BigInt(IOVEC);
+  m.buf.writeBigUInt64LE(iov, 16); // msg_iov
+  m.buf.writeBigUInt64LE(1n, 24); // msg_iovlen
+  m.buf.writeBigUInt64LE(ctl, 32); // msg_control
+  m.buf.writeBigUInt64LE(BigInt(CMSG_SPACE_FD), 40); // msg_controllen
+  m.buf.writeBigUInt64LE(ctl + BigInt(CMSG_SPACE_FD), MSGHDR); // iov_base
+  m.buf.writeBigUInt64LE(BigInt(dataLen), MSGHDR + 8); // iov_len
+}
+
 /** Sends `payload` and a copy of `passFd` over the connected unix socket `fd` (one sendmsg). */
 export function sendFd(fd: number, passFd: number, payload: Buffer): void {
   if (payload.length === 0 || payload.length > MAX_PAYLOAD) throw new Error(`payload must be 1..${MAX_PAYLOAD} bytes`);
   const m = scratch(MSGHDR + IOVEC + CMSG_SPACE_FD + payload.length);
   try {
-    const iov = m.addr + BigInt(MSGHDR);
-    const ctl = iov + BigInt(IOVEC);
-    const data = ctl + BigInt(CMSG_SPACE_FD);
-    m.buf.writeBigUInt64LE(iov, 16);
-    m.buf.writeBigUInt64LE(1n, 24);
-    m.buf.writeBigUInt64LE(ctl, 32);
-    m.buf.writeBigUInt64LE(BigInt(CMSG_SPACE_FD), 40);
-    m.buf.writeBigUInt64LE(data, MSGHDR);
-    m.buf.writeBigUInt64LE(BigInt(payload.length), MSGHDR + 8);
+    msghdr(m, payload.length);
     const cm = MSGHDR + IOVEC;
     m.buf.writeBigUInt64LE(BigInt(CMSG_LEN_FD), cm);
     m.buf.writeInt32LE(SOL_SOCKET, cm + 8);
@@ -173,15 +177,7 @@ export function receiveFd(file: string, timeoutMs: number): { payload: Buffer; f
     m.buf.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
     check("setsockopt", c().setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, m.addr, 16));
     m.buf.fill(0, 0, 16);
-    const iov = m.addr + BigInt(MSGHDR);
-    const ctl = iov + BigInt(IOVEC);
-    const data = ctl + BigInt(CMSG_SPACE_FD);
-    m.buf.writeBigUInt64LE(iov, 16);
-    m.buf.writeBigUInt64LE(1n, 24);
-    m.buf.writeBigUInt64LE(ctl, 32);
-    m.buf.writeBigUInt64LE(BigInt(CMSG_SPACE_FD), 40);
-    m.buf.writeBigUInt64LE(data, MSGHDR);
-    m.buf.writeBigUInt64LE(BigInt(MAX_PAYLOAD + 1), MSGHDR + 8);
+    msghdr(m, MAX_PAYLOAD + 1);
     const n = check("recvmsg", c().recvmsg(sock, m.addr, MSG_CMSG_CLOEXEC));
     const cm = MSGHDR + IOVEC;
     const payload = Buffer.from(m.buf.subarray(cm + CMSG_SPACE_FD, cm + CMSG_SPACE_FD + n));
