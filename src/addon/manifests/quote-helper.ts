@@ -39,7 +39,8 @@ function keeperContainer(config: AddonConfig): V1Container {
     env: nodeDaemonEnv(),
     metricsPort: 0,
     runAsRoot: true,
-    resources: { requests: { cpu: "5m", memory: "32Mi" }, limits: { cpu: "100m", memory: "128Mi" } },
+    // It idles at ~57 MiB RSS (a Node process holding one fd): the request covers that.
+    resources: { requests: { cpu: "5m", memory: "64Mi" }, limits: { cpu: "100m", memory: "128Mi" } },
     volumeMounts: [
       { name: "aesmd", mountPath: AESMD_DIR },
       { name: "keeper", mountPath: KEEPER_DIR },
