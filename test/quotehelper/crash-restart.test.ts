@@ -9,7 +9,7 @@ import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import { scale, secs, summary } from "../soak/scale.js";
-import { appReport, platformFixture, startHelper } from "./support.js";
+import { appReport, platformFixture, quoteLoops, startHelper } from "./support.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const CLIENTS = 4;
@@ -24,45 +24,23 @@ test(`SIGKILL + restart ${KILLS} times under ${CLIENTS} looping clients: failure
   const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
   const quoteSize = await client.getQuoteSizeEx(KEY);
   // Phases: "up" (a helper serves), "down" (killed, the new one not serving yet).
-  let phase: "up" | "down" = "up";
-  let epoch = 0;
-  let running = true;
-  const stats = { ok: 0, inFlightFailed: 0, downFailed: 0, upFailed: [] as string[] };
-  const perKill: number[] = [];
-  const loops = Array.from({ length: CLIENTS }, async () => {
-    while (running) {
-      const startedIn = { phase, epoch };
-      try {
-        await client.getQuoteEx(report, KEY, quoteSize);
-        stats.ok++;
-      } catch (err) {
-        if (startedIn.phase === "up" && startedIn.epoch !== epoch) {
-          stats.inFlightFailed++;
-          perKill[startedIn.epoch] = (perKill[startedIn.epoch] ?? 0) + 1;
-        } else if (startedIn.phase === "down" || phase === "down") stats.downFailed++;
-        else stats.upFailed.push((err as Error).message);
-        // An app retrying: not in a tight loop.
-        await settle(20);
-      }
-    }
-  });
+  const apps = quoteLoops(client, report, quoteSize, CLIENTS);
+  const { stats } = apps;
   const restarts: number[] = [];
   try {
     for (let k = 0; k < KILLS; k++) {
       await settle(500);
-      phase = "down";
-      epoch++;
+      apps.down();
       helper.child.kill("SIGKILL");
       await helper.exited;
       const t0 = Date.now();
       helper = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
       restarts.push(Date.now() - t0);
-      phase = "up";
+      apps.up();
     }
     await settle(500);
   } finally {
-    running = false;
-    await Promise.all(loops);
+    await apps.stop();
     assert.equal(await helper.stop(), 0);
   }
   summary("quote-helper SIGKILL+restart", {
@@ -70,11 +48,11 @@ test(`SIGKILL + restart ${KILLS} times under ${CLIENTS} looping clients: failure
     kills: KILLS,
     calls: stats.ok,
     failedInFlight: stats.inFlightFailed,
-    failedWhileDown: stats.downFailed,
+    failedWhileDown: stats.downFailed.length,
     failedWhileUp: stats.upFailed.length,
     restartToListening: restarts.map(secs).join(","),
   });
-  for (const [k, n] of perKill.entries()) if (n !== undefined) assert.ok(n <= CLIENTS, `kill ${k}: ${n} in-flight calls failed, more than the ${CLIENTS} clients`);
+  for (const [k, n] of stats.perKill.entries()) if (n !== undefined) assert.ok(n <= CLIENTS, `kill ${k}: ${n} in-flight calls failed, more than the ${CLIENTS} clients`);
   assert.deepEqual(stats.upFailed.slice(0, 5), [], `${stats.upFailed.length} calls failed while a helper served`);
   assert.ok(stats.ok > KILLS * CLIENTS, `only ${stats.ok} calls answered`);
 });

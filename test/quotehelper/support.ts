@@ -5,7 +5,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { setTimeout as settle } from "node:timers/promises";
+import type { QuoteExClient } from "../../src/aesm/client.js";
 import { encodeFrame, readFrame } from "../../src/aesm/framing.js";
+import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import { decodeTargetInfo } from "../../src/sgx/report.js";
 import { ereportBytes } from "../../src/sim/enclave/ereport.js";
 import { simEnclaveIdentity } from "../../src/sim/enclave/identity.js";
@@ -166,4 +169,59 @@ export function hwmKiB(pid: number): number {
 export async function metricsText(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   return res.text();
+}
+
+export interface LoopStats {
+  ok: number;
+  /** Calls that started while no helper served and were answered (by the next one). */
+  downOk: number;
+  /** Calls in flight when a helper was killed that failed; `perKill[k]` counts kill k's. */
+  inFlightFailed: number;
+  perKill: number[];
+  downFailed: string[];
+  upFailed: string[];
+}
+
+/**
+ * `clients` apps calling GetQuoteEx in a loop (retrying after 20 ms, as an app would) while the test
+ * kills and restarts helpers: `down()` at each kill, `up()` once one serves again. Each failure is put
+ * down to the phase its call started in.
+ */
+export function quoteLoops(client: QuoteExClient, report: Buffer, quoteSize: number, clients: number) {
+  let phase: "up" | "down" = "up";
+  let epoch = 0;
+  let running = true;
+  const stats: LoopStats = { ok: 0, downOk: 0, inFlightFailed: 0, perKill: [], downFailed: [], upFailed: [] };
+  const loops = Array.from({ length: clients }, async () => {
+    while (running) {
+      const startedIn = { phase, epoch };
+      try {
+        await client.getQuoteEx(report, DEFAULT_ECDSA_ATT_KEY_ID, quoteSize);
+        stats.ok++;
+        if (startedIn.phase === "down") stats.downOk++;
+      } catch (err) {
+        const message = (err as Error).message;
+        if (startedIn.phase === "up" && startedIn.epoch !== epoch) {
+          stats.inFlightFailed++;
+          stats.perKill[startedIn.epoch] = (stats.perKill[startedIn.epoch] ?? 0) + 1;
+        } else if (startedIn.phase === "down" || phase === "down") stats.downFailed.push(message);
+        else stats.upFailed.push(message);
+        await settle(20);
+      }
+    }
+  });
+  return {
+    stats,
+    down() {
+      phase = "down";
+      epoch++;
+    },
+    up() {
+      phase = "up";
+    },
+    stop: async () => {
+      running = false;
+      await within(Promise.all(loops), 30_000, "the client loops to end");
+    },
+  };
 }
