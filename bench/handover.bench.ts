@@ -15,27 +15,17 @@ import { decodeTargetInfo } from "../src/sgx/report.js";
 import { ereportBytes } from "../src/sim/enclave/ereport.js";
 import { simEnclaveIdentity } from "../src/sim/enclave/identity.js";
 import { initPlatform } from "../src/sim/platform/init.js";
+import { startChild } from "./support/child.js";
 import { fmt, percentile, ratioResult, type BenchResult } from "./harness.js";
 
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const HANDOVERS = 3;
 const RESTARTS = 3;
 
-function startHelper(state: string, socket: string): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(
-    process.execPath,
-    [...DAEMON_NODE_OPTIONS, path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", state, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", "1"],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  let err = "";
-  return new Promise((resolve, reject) => {
-    child.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      if (err.includes("quote helper listening")) resolve({ child, exited });
-    });
-    void exited.then((code) => reject(new Error(`quote helper exited ${code}: ${err}`)));
-  });
+async function startHelper(state: string, socket: string): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
+  const args = [...DAEMON_NODE_OPTIONS, path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", state, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", "1"];
+  const { child } = await startChild(args, /quote helper listening/);
+  return { child, exited: new Promise<number | null>((r) => child.once("exit", (code) => r(code))) };
 }
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
