@@ -59,7 +59,7 @@ export class Attester {
     const started = process.hrtime.bigint();
     let result: VerificationResult;
     try {
-      result = await this.opts.verifier.verify(req.quote, { collateral, now });
+      result = await this.opts.verifier.verify(parsed, { collateral, now });
     } catch (e) {
       if (!(e instanceof VerificationError)) throw e;
       const reason = e.failure === "invalid-quote" ? "invalid-quote" : e.failure === "expired" ? "expired-collateral" : "invalid-collateral";
@@ -68,7 +68,7 @@ export class Attester {
       this.opts.onVerified?.(Number(process.hrtime.bigint() - started) / 1e9);
     }
 
-    const isv = parsed.isvReport;
+    const isv = parsed.quote.isvReport;
     if (req.runtimeData && !sha256(req.runtimeData.data).equals(isv.reportData.subarray(0, 32))) {
       invalid("runtime-data-mismatch", "the SHA-256 of runtimeData.data does not match the first 32 bytes of the quote's report data");
     }

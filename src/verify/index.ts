@@ -1,5 +1,6 @@
 // Public API of DCAP quote verification (Intel QVL's algorithm).
 export { QuoteVerifier, verifyQuote, type CollateralSource, type QuoteVerifierOptions, type VerifyOptions } from "./verifier.js";
+export { ParsedQuote } from "./parsed-quote.js";
 export type { VerificationResult, EnclaveIdentity } from "./result.js";
 export { VerificationError, type FailureClass } from "./errors.js";
 export { TCB_STATUSES, type TcbStatus, type QeTcbStatus, type VerificationStatus } from "./tcb-status.js";

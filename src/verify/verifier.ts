@@ -2,10 +2,11 @@
 // checks that do not depend on the quote's own bytes are cached, so many quotes from one platform cost
 // little more than their two ECDSA verifications; validity windows are still checked at every `now`.
 import type { Collateral } from "../collateral/types.js";
-import { parseQuote, SgxCodecError, type QuoteV3 } from "../sgx/index.js";
+import { SgxCodecError } from "../sgx/index.js";
 import { asCollateral, COLLATERAL_FIELDS, collateralContentKey, verifyCollateral, type VerifiedCollateral } from "./collateral.js";
 import { revocationOf } from "./crl.js";
 import { checkValidity, fail, VerificationError } from "./errors.js";
+import { ParsedQuote } from "./parsed-quote.js";
 import { pckChainPem, verifyPck, type PckCaType, type VerifiedPck } from "./pck.js";
 import { attestationKeyOf, checkHeader, checkIsvSignature, checkQeIdentity, checkQeReportData, checkQeReportSignature } from "./quote-checks.js";
 import type { VerificationResult } from "./result.js";
@@ -120,10 +121,11 @@ export class QuoteVerifier {
     this.attestationKeys = new BytesCache(size);
   }
 
-  async verify(quote: Buffer, opts: VerifyOptions = {}): Promise<VerificationResult> {
+  /** `input` may be a ParsedQuote the caller decoded already (to route it), verified without decoding it again. */
+  async verify(input: Buffer | ParsedQuote, opts: VerifyOptions = {}): Promise<VerificationResult> {
     const now = opts.now ?? new Date();
     const root = this.root;
-    const q = parse(quote);
+    const { bytes: quote, quote: q } = input instanceof ParsedQuote ? input : parse(input);
     checkHeader(q);
     const certification = q.signatureData.certification;
     const pck = this.pcks.get(certification.data) ?? this.pcks.set(certification.data, await verifyPck(pckChainPem(certification), root));
@@ -230,9 +232,9 @@ export class QuoteVerifier {
   }
 }
 
-function parse(quote: Buffer): QuoteV3 {
+function parse(quote: Buffer): ParsedQuote {
   try {
-    return parseQuote(quote);
+    return ParsedQuote.borrowing(quote);
   } catch (e) {
     if (e instanceof SgxCodecError) throw new VerificationError("quote.parse", "invalid-quote", e.message);
     throw e;

@@ -3,7 +3,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { QuoteVerifier, VerificationError } from "../../src/verify/index.js";
+import { ParsedQuote, QuoteVerifier, VerificationError } from "../../src/verify/index.js";
 import type { Collateral } from "../../src/collateral/types.js";
 import { issueCrl } from "../../src/sim/pki/issue.js";
 import { randomEcPrivateKey } from "../../src/sim/pki/keys.js";
@@ -74,4 +74,14 @@ test("a new PCK outside its validity window is expired, though its CA and the co
   await assert.rejects(verify(quoteOf(expired)), failure("pck-chain", "expired", /PCK Certificate" expired at/));
   const future = await twin({ notBefore: new Date(SIM_NOW.getTime() + DAY), notAfter: new Date(SIM_NOW.getTime() + 20 * DAY) });
   await assert.rejects(verify(quoteOf(future)), failure("pck-chain", "expired", /not yet valid/));
+});
+
+test("a quote decoded beforehand (ParsedQuote) verifies as its bytes do, and owns a copy of them", async () => {
+  const bytes = quoteOf(await twin());
+  const parsed = ParsedQuote.of(bytes);
+  const expected = await verify(bytes);
+  bytes[436] ^= 1; // the caller's buffer changes after decoding: the ISV signature byte
+  assert.deepEqual(await verifier.verify(parsed, { collateral, now: SIM_NOW }), expected);
+  await assert.rejects(verify(bytes), failure("quote.isv-signature", "invalid-signature-or-collateral", /ISV signature/));
+  assert.throws(() => ParsedQuote.of(bytes.subarray(0, 100)), /truncated/);
 });
