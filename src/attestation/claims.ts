@@ -23,6 +23,8 @@ export const VERDICT_CLAIMS = {
 
 const sha256hex = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const KSS_FLAG = 0x80n;
+const ZEROS_64 = Buffer.alloc(64);
+const ZEROS_16 = Buffer.alloc(16);
 
 const hashesOf = new WeakMap<Collateral, Record<string, string>>();
 
@@ -72,7 +74,7 @@ export function sgxClaims(req: AttestRequest, isv: ReportBody, r: VerificationRe
     ...(r.tcbDate ? { [VERDICT_CLAIMS.tcbDate]: r.tcbDate } : {}),
   };
   // KSS fields, as MAA emits them for enclaves that use Key Separation and Sharing.
-  const kss = (isv.attributes.flags & KSS_FLAG) !== 0n || !isv.configId.equals(Buffer.alloc(64)) || !isv.isvExtProdId.equals(Buffer.alloc(16)) || !isv.isvFamilyId.equals(Buffer.alloc(16));
+  const kss = (isv.attributes.flags & KSS_FLAG) !== 0n || !isv.configId.equals(ZEROS_64) || !isv.isvExtProdId.equals(ZEROS_16) || !isv.isvFamilyId.equals(ZEROS_16);
   if (kss) {
     scalar["x-ms-sgx-config-id"] = isv.configId.toString("hex");
     scalar["x-ms-sgx-config-svn"] = isv.configSvn;
