@@ -1,54 +1,101 @@
-// A minimal DER reader (hand-written for speed: no schema objects, only views into the input):
-// elements, their children and OIDs, for the certificate, CRL and SGX-extension walkers.
-export interface Tlv {
-  tag: number;
+// A minimal DER reader (hand-written for speed: no schema objects, only offsets into the input):
+// elements, their children and OIDs, for the certificate, CRL and SGX-extension walkers. An element
+// holds offsets and makes its `raw` / `content` views only when asked (a Buffer view costs ~0.2 µs, and
+// a walk asks for few of the hundred-odd elements of a certificate).
+export class Tlv {
+  constructor(
+    private readonly buf: Buffer,
+    readonly tag: number,
+    private readonly start: number,
+    private readonly contentStart: number,
+    private readonly end: number,
+  ) {}
+
   /** The whole element, header included. */
-  raw: Buffer;
+  get raw(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+
   /** The content octets. */
-  content: Buffer;
+  get content(): Buffer {
+    return this.buf.subarray(this.contentStart, this.end);
+  }
+
+  get contentLength(): number {
+    return this.end - this.contentStart;
+  }
+
+  /** The elements inside this (constructed) element. */
+  children(): Tlv[] {
+    const out: Tlv[] = [];
+    for (let at = this.contentStart; at < this.end; ) {
+      const c = readAt(this.buf, at, this.end);
+      out.push(c);
+      at = c.end;
+    }
+    return out;
+  }
+
+  /** The content as an OBJECT IDENTIFIER in dotted form. */
+  oid(): string {
+    return oidAt(this.buf, this.contentStart, this.end);
+  }
 }
 
 export class DerError extends Error {}
 
-export function readTlv(buf: Buffer, offset = 0): Tlv {
-  if (offset + 2 > buf.length) throw new DerError("truncated DER header");
+/** The element at `offset` of `buf`, which must end by `limit`. */
+function readAt(buf: Buffer, offset: number, limit: number): Tlv {
+  if (offset + 2 > limit) throw new DerError("truncated DER header");
   const tag = buf[offset];
   let len = buf[offset + 1];
   let header = 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4 || offset + 2 + n > buf.length) throw new DerError("bad DER length");
+    if (n === 0 || n > 4 || offset + 2 + n > limit) throw new DerError("bad DER length");
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[offset + 2 + i];
     header += n;
   }
   const end = offset + header + len;
-  if (end > buf.length) throw new DerError("DER element overruns its container");
-  return { tag, raw: buf.subarray(offset, end), content: buf.subarray(offset + header, end) };
+  if (end > limit) throw new DerError("DER element overruns its container");
+  return new Tlv(buf, tag, offset, offset + header, end);
 }
 
+export const readTlv = (buf: Buffer, offset = 0): Tlv => readAt(buf, offset, buf.length);
+
 /** The elements inside a constructed element. */
-export function children(t: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  for (let at = 0; at < t.content.length; ) {
-    const c = readTlv(t.content, at);
-    out.push(c);
-    at += c.raw.length;
-  }
-  return out;
-}
+export const children = (t: Tlv): Tlv[] => t.children();
 
 /** Reads `buf` as exactly one element. */
 export function readOnly(buf: Buffer): Tlv {
-  const t = readTlv(buf);
+  const t = readAt(buf, 0, buf.length);
   if (t.raw.length !== buf.length) throw new DerError("trailing bytes after DER element");
   return t;
 }
 
-export function oidToString(c: Buffer): string {
+export const oidToString = (c: Buffer): string => oidAt(c, 0, c.length);
+
+// The same few dozen OIDs recur in every certificate and SGX extension: decoded once, they come back as one
+// flat string each, which the Maps keyed by OID hash fast. Bounded, since a hostile input may carry any OID.
+const OID_CACHE_SIZE = 1024;
+const oids = new Map<string, string>();
+
+function oidAt(buf: Buffer, from: number, to: number): string {
+  const key = buf.toString("latin1", from, to);
+  let oid = oids.get(key);
+  if (oid === undefined) {
+    oid = decodeOid(buf, from, to);
+    if (oids.size < OID_CACHE_SIZE) oids.set(key, oid);
+  }
+  return oid;
+}
+
+function decodeOid(buf: Buffer, from: number, to: number): string {
   const parts: number[] = [];
   let v = 0;
-  for (const b of c) {
+  for (let i = from; i < to; i++) {
+    const b = buf[i];
     v = v * 128 + (b & 0x7f);
     if (!(b & 0x80)) {
       if (parts.length === 0) parts.push(v < 80 ? Math.floor(v / 40) : 2, v < 80 ? v % 40 : v - 80);

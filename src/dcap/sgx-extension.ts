@@ -4,7 +4,7 @@
 // strictly, as QVL, by a DER walk (hand-written for speed: the schema parser was 30% of a cold verification).
 import "reflect-metadata";
 import { AsnArray, AsnConvert, AsnProp, AsnPropTypes, AsnType, AsnTypeTypes, OctetString } from "@peculiar/asn1-schema";
-import { children, oidToString, readOnly, type Tlv } from "../common/der.js";
+import { children, readOnly, type Tlv } from "../common/der.js";
 
 export const SGX_EXTENSION_OID = "1.2.840.113741.1.13.1";
 const oid = (suffix: string) => `${SGX_EXTENSION_OID}.${suffix}`;
@@ -167,7 +167,7 @@ function entries(what: string, t: Tlv, known: Set<string>): Map<string, Tlv> {
       parts = [];
     }
     if (parts.length !== 2 || parts[0].tag !== TAG.oid) throw new SgxExtensionError(`SGX extension ${what} is malformed: an entry is not SEQUENCE { OID, value }`);
-    const id = oidToString(parts[0].content);
+    const id = parts[0].oid();
     if (!known.has(id)) throw new SgxExtensionError(`SGX extension ${what}: unexpected entry ${id}`);
     if (m.has(id)) throw new SgxExtensionError(`SGX extension ${what}: duplicate entry ${id}`);
     m.set(id, parts[1]);

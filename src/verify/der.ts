@@ -1,6 +1,6 @@
 // Certificates and CRLs by a DER walk: just enough to take the exact signed bytes (tbsCertificate /
 // tbsCertList), names, serials, validity, key and extensions out of them without re-encoding anything.
-import { children, DerError, oidToString, readOnly, type Tlv } from "../common/der.js";
+import { children, DerError, readOnly, type Tlv } from "../common/der.js";
 
 export { children, DerError, oidToString, readOnly, readTlv, type Tlv } from "../common/der.js";
 
@@ -61,7 +61,7 @@ export function certificateFields(der: Buffer): CertificateFields {
       if (parts.length < 2 || parts.length > 3 || parts[0].tag !== 0x06 || (parts.length === 3 && parts[1].tag !== BOOLEAN) || value.tag !== 0x04) {
         throw new DerError("malformed extension");
       }
-      extensions.set(oidToString(parts[0].content), value.content);
+      extensions.set(parts[0].oid(), value.content);
     }
   }
   return { ...parts, serial, issuer, subject, notBefore: readTime(notBefore), notAfter: readTime(notAfter), spki, extensions };
@@ -74,7 +74,7 @@ export function commonName(name: Tlv): string {
   for (const rdn of children(name)) {
     for (const atv of children(rdn)) {
       const [type, value] = children(atv);
-      if (type?.tag !== 0x06 || !value || oidToString(type.content) !== COMMON_NAME) continue;
+      if (type?.tag !== 0x06 || !value || type.oid() !== COMMON_NAME) continue;
       // UTF8String; BMPString (UTF-16BE); the rest (Printable, IA5, Teletex) as Latin-1.
       if (value.tag === 0x0c) return value.content.toString("utf8");
       if (value.tag === 0x1e && value.content.length % 2 === 0) return Buffer.from(value.content).swap16().toString("utf16le");
@@ -117,7 +117,9 @@ export function crlFields(tbsFields: Tlv[]): CrlFields {
   let i = tbsFields[0]?.tag === 0x02 ? 2 : 1;
   const issuer = tbsFields[i++];
   if (!issuer || issuer.tag !== SEQUENCE) throw new DerError("CRL has no issuer");
-  const thisUpdate = readTime(tbsFields[i++] ?? ({ tag: 0 } as Tlv));
+  const thisUpdateTlv = tbsFields[i++];
+  if (!thisUpdateTlv) throw new DerError("CRL has no thisUpdate");
+  const thisUpdate = readTime(thisUpdateTlv);
   let nextUpdate: Date | undefined;
   if (tbsFields[i]?.tag === 0x17 || tbsFields[i]?.tag === 0x18) nextUpdate = readTime(tbsFields[i++]);
   const revoked: CrlFields["revoked"] = [];
@@ -130,7 +132,7 @@ export function crlFields(tbsFields: Tlv[]): CrlFields {
   }
   const extensions = new Set<string>();
   if (tbsFields[i]?.tag === CONTEXT_0) {
-    for (const e of children(children(tbsFields[i++])[0])) extensions.add(oidToString(children(e)[0].content));
+    for (const e of children(children(tbsFields[i++])[0])) extensions.add(children(e)[0].oid());
   }
   if (i !== tbsFields.length) throw new DerError("unexpected fields in tbsCertList");
   return { issuer, thisUpdate, nextUpdate, revoked, extensions };
