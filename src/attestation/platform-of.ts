@@ -2,7 +2,7 @@
 // collateral can be fetched before verification. Cached by the PCK chain bytes; the verifier checks
 // the chain itself, this only routes.
 import { pckChainFromCertData, SgxCodecError } from "../sgx/index.js";
-import { parsePemChain } from "../verify/certs.js";
+import { parsePemBlocks } from "../verify/certs.js";
 import { parseSgxExtension } from "../verify/sgx-extension.js";
 import { ParsedQuote, VerificationError } from "../verify/index.js";
 import { invalid } from "./errors.js";
@@ -41,7 +41,8 @@ export class PlatformResolver {
         throw e;
       }
       try {
-        const certs = parsePemChain("pck-chain", "PCK certificate chain", chain.join(""));
+        // As the verifier splits and parses it, so the verifier finds these parses in the certificate cache.
+        const certs = parsePemBlocks("pck-chain", "PCK certificate chain", chain);
         if (certs.length < 2) invalid("invalid-quote", `the quote's PCK chain has ${certs.length} certificate(s); expected leaf, CA and root`);
         const sgx = parseSgxExtension(certs[0]!);
         platform = { fmspc: sgx.fmspc.toString("hex").toUpperCase(), caType: /Platform/.test(certs[1]!.cn) ? "platform" : "processor" };

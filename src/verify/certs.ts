@@ -95,6 +95,11 @@ export function parsePemChain(step: string, what: string, pem: string): Cert[] {
   const blocks = pem.match(PEM_BLOCK) ?? [];
   const rest = pem.replace(PEM_BLOCK, "").replace(/[\s\0]/g, "");
   if (rest.length > 0) fail(step, `${what} contains data outside PEM certificate blocks`);
+  return parsePemBlocks(step, what, blocks);
+}
+
+/** Parses PEM blocks split already (e.g. by the quote's certification-data codec), one certificate each. */
+export function parsePemBlocks(step: string, what: string, blocks: readonly string[]): Cert[] {
   return blocks.map((b, i) => {
     let cert = parsed.get(b);
     if (!cert) {

@@ -1,7 +1,7 @@
 // Certificate chains to the trusted root (QVL PckCertVerifier / the collateral issuer chains): expected
 // length and CNs, required extensions, each link's name and signature, and a root that is the trusted
 // root itself.
-import { certValidity, parsePemChain, type Cert, type Validity } from "./certs.js";
+import { certValidity, parsePemBlocks, parsePemChain, type Cert, type Validity } from "./certs.js";
 import { fail } from "./errors.js";
 import type { TrustedRoot } from "./trusted-root.js";
 
@@ -23,11 +23,12 @@ export function checkRequiredExtensions(step: string, what: string, c: Cert): vo
 }
 
 /**
- * Parses `pem` and checks it is exactly `cns.length` certificates, leaf first, each named as expected
- * and signed by the next, ending in a self-signed copy of the trusted root.
+ * Parses `pem` (a bundle, or its blocks split already) and checks it is exactly `cns.length`
+ * certificates, leaf first, each named as expected and signed by the next, ending in a self-signed copy
+ * of the trusted root.
  */
-export function verifyChain(step: string, what: string, pem: string, cns: RegExp[], root: TrustedRoot): VerifiedChain {
-  const certs = parsePemChain(step, what, pem);
+export function verifyChain(step: string, what: string, pem: string | readonly string[], cns: RegExp[], root: TrustedRoot): VerifiedChain {
+  const certs = typeof pem === "string" ? parsePemChain(step, what, pem) : parsePemBlocks(step, what, pem);
   if (certs.length !== cns.length) fail(step, `${what} must have ${cns.length} certificates, has ${certs.length}`);
   certs.forEach((c, i) => {
     if (!cns[i].test(c.cn)) fail(step, `${what} certificate ${i} has CN "${c.cn}", expected ${cns[i].source}`);

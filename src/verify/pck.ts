@@ -18,20 +18,21 @@ export interface VerifiedPck extends VerifiedChain {
   caType: PckCaType;
 }
 
-export function pckChainPem(cert: CertificationData): string {
+/** The PEM blocks of the chain, as the certification-data codec splits them. */
+export function pckChainBlocks(cert: CertificationData): string[] {
   try {
-    return pckChainFromCertData(cert).join("");
+    return pckChainFromCertData(cert);
   } catch (e) {
     if (e instanceof SgxCodecError) throw new VerificationError("quote.certification-data", "invalid-quote", e.message);
     throw e;
   }
 }
 
-export async function verifyPck(chainPem: string, root: TrustedRoot): Promise<VerifiedPck> {
-  const chain = verifyChain("pck-chain", "PCK certificate chain", chainPem, PCK_CHAIN_CNS, root);
-  const [leaf, intermediate] = chain.certs;
+export async function verifyPck(chain: string | readonly string[], root: TrustedRoot): Promise<VerifiedPck> {
+  const verified = verifyChain("pck-chain", "PCK certificate chain", chain, PCK_CHAIN_CNS, root);
+  const [leaf, intermediate] = verified.certs;
   return {
-    ...chain,
+    ...verified,
     leaf,
     intermediate,
     key: await leaf.loadKey(),

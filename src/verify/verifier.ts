@@ -7,7 +7,7 @@ import { asCollateral, COLLATERAL_FIELDS, collateralContentKey, verifyCollateral
 import { revocationOf } from "./crl.js";
 import { checkValidity, fail, VerificationError } from "./errors.js";
 import { ParsedQuote } from "./parsed-quote.js";
-import { pckChainPem, verifyPck, type PckCaType, type VerifiedPck } from "./pck.js";
+import { pckChainBlocks, verifyPck, type PckCaType, type VerifiedPck } from "./pck.js";
 import { attestationKeyOf, checkHeader, checkIsvSignature, checkQeIdentity, checkQeReportData, checkQeReportSignature } from "./quote-checks.js";
 import type { VerificationResult } from "./result.js";
 import { mergeTcbStatus, type TcbStatus } from "./tcb-status.js";
@@ -128,7 +128,7 @@ export class QuoteVerifier {
     const { bytes: quote, quote: q } = input instanceof ParsedQuote ? input : parse(input);
     checkHeader(q);
     const certification = q.signatureData.certification;
-    const pck = this.pcks.get(certification.data) ?? this.pcks.set(certification.data, await verifyPck(pckChainPem(certification), root));
+    const pck = this.pcks.get(certification.data) ?? this.pcks.set(certification.data, await verifyPck(pckChainBlocks(certification), root));
     const collateral = opts.collateral ?? (await this.fetch(pck, root, now));
     const coll = this.verifiedCollateral(collateral, root);
     const verdict = this.platformVerdict(pck, coll);
