@@ -13,6 +13,14 @@ import { fileIdentity, sameFile, servePluginSocket, type FileIdentity } from "./
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
+/**
+ * The first retry after a failed round. Small, because the failures that matter are momentary (kubelet.sock
+ * not yet there or not yet listening while a new kubelet starts); a kubelet that stays away doubles it to
+ * the cap within a dozen attempts, and a new kubelet.sock cuts any wait short.
+ */
+export const DEFAULT_BACKOFF_INITIAL_MS = 2;
+/** A kubelet that stays away is tried again this often. */
+export const DEFAULT_BACKOFF_MAX_MS = 5000;
 /** One kubelet clean-up takes our socket once; a socket removed this often in one round is someone else's doing. */
 const MAX_SERVE_ROUNDS = 3;
 
@@ -60,8 +68,8 @@ export class RestartLoop {
     this.socketPath = path.join(o.socketDir, o.socketName);
     this.kubeletSocket = path.join(o.socketDir, KUBELET_SOCKET);
     this.server = new PluginServer(o.rm, this.socketPath, o.log, o.metrics, () => this.streamsLost());
-    this.initialBackoff = o.backoffInitialMs ?? 100;
-    this.maxBackoff = o.backoffMaxMs ?? 5000;
+    this.initialBackoff = o.backoffInitialMs ?? DEFAULT_BACKOFF_INITIAL_MS;
+    this.maxBackoff = o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
     this.backoffMs = this.initialBackoff;
     this.streamLossDelayMs = this.initialBackoff;
   }

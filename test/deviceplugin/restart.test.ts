@@ -8,8 +8,8 @@ import { silentLogger } from "../../src/common/log.js";
 import { findSgxDeviceNodes } from "../../src/deviceplugin/devices/index.js";
 import { DevicePluginMetrics } from "../../src/deviceplugin/metrics.js";
 import { SgxResourceManager } from "../../src/deviceplugin/resource-manager.js";
-import { RestartLoop } from "../../src/deviceplugin/restart-loop.js";
-import { allServed, ENCLAVE, httpGet, makeRig, PROVISION, RESOURCE, startPlugin } from "./helpers.js";
+import { DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, RestartLoop } from "../../src/deviceplugin/restart-loop.js";
+import { allServed, capturingLogger, ENCLAVE, httpGet, makeRig, PROVISION, RESOURCE, startPlugin } from "./helpers.js";
 
 const EPC = 32;
 /** The README's promise ("serves and registers again within a second of a kubelet restart"). */
@@ -97,8 +97,8 @@ test("kubelet started after the plugin: the plugin waits, then registers within 
 
 test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers within a second", async () => {
   const rig = await makeRig();
-  // Default backoff (100 ms doubling to 5 s): after 1.5 s of failures against the dead socket it sleeps
-  // up to 1.6 s, which only the new kubelet.sock cuts short.
+  // Default backoff (2 ms doubling to 5 s): after 1.5 s of failures against the dead socket it sleeps
+  // about 1 s, which only the new kubelet.sock cuts short.
   const daemon = await startPlugin(rig, { epcMiB: EPC });
   try {
     await rig.kubelet.waitFor(allServed(EPC), 20_000, "first registration");
@@ -145,6 +145,49 @@ test("without fs.watch events, the stat poll alone re-registers after kubelet re
     assert.equal(loop.registrationCount, 6);
   } finally {
     await loop.stop();
+    await rig.cleanup();
+  }
+});
+
+test("a kubelet that is not there (no kubelet.sock, then a dead one): retries start at 2 ms and double to the 5 s cap", async () => {
+  assert.equal(DEFAULT_BACKOFF_INITIAL_MS, 2);
+  assert.equal(DEFAULT_BACKOFF_MAX_MS, 5000);
+  const rig = await makeRig({ startKubelet: false });
+  const rm = new SgxResourceManager({ resourceName: RESOURCE, devices: EPC, provision: "none", nodes: await findSgxDeviceNodes(rig.devRoot), epcEnv: true });
+  const delays = (lines: string[]) =>
+    lines.map((l) => JSON.parse(l) as { msg: string; retryInMs?: number; err?: string }).filter((l) => l.msg.startsWith("registration failed"));
+  const run = async (backoffMaxMs: number | undefined, ms: number) => {
+    const { log, lines } = capturingLogger();
+    const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "backoff.sock", rm, log, metrics: new DevicePluginMetrics(), pollMs: 3_600_000, backoffMaxMs });
+    await loop.start();
+    await new Promise((r) => setTimeout(r, ms));
+    await loop.stop();
+    return delays(lines);
+  };
+  try {
+    // No kubelet.sock: the first retries come 2, 4, 8, 16 ms apart (not 100 ms), then the doubling is capped.
+    let failed = await run(undefined, 400);
+    assert.ok(failed.length >= 5, `only ${failed.length} attempts in 400 ms`);
+    assert.deepEqual(failed.slice(0, 5).map((l) => l.retryInMs), [2, 4, 8, 16, 32]);
+    assert.match(failed[0]!.err!, /kubelet not running/);
+    failed = await run(40, 400);
+    const capped = failed.map((l) => l.retryInMs!);
+    assert.ok(capped.every((d) => d <= 40) && capped.includes(40), `delays ${capped.join(", ")} are not capped at 40 ms`);
+    // A dead kubelet.sock (nobody listening): the same short retries, each Register refused at once.
+    await rig.kubelet.start();
+    await rig.kubelet.kill();
+    const { log, lines } = capturingLogger();
+    const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "backoff.sock", rm, log, metrics: new DevicePluginMetrics(), pollMs: 3_600_000 });
+    await loop.start();
+    await new Promise((r) => setTimeout(r, 400));
+    await loop.stop();
+    failed = delays(lines);
+    assert.ok(failed.length >= 4, `only ${failed.length} attempts against the dead kubelet.sock in 400 ms`);
+    // (The first attempt may be retried at once: the watch saw kubelet.sock, not yet tried, while it failed.)
+    const seen = [...new Set(failed.map((l) => l.retryInMs))];
+    assert.deepEqual(seen.slice(0, 4), [2, 4, 8, 16]);
+    assert.match(failed[0]!.err!, /register with .*kubelet\.sock: UNAVAILABLE/);
+  } finally {
     await rig.cleanup();
   }
 });
