@@ -1,6 +1,8 @@
 // The restart loop: serve our socket, register, and do both again whenever the kubelet restarts. A new
 // kubelet deletes every socket in its directory and re-creates kubelet.sock, so either change is the
 // signal. fs.watch on the directory reacts at once; a short stat poll is the safety net for missed events.
+// A spare server waits bound in a private directory beside our socket (the kubelet's clean-up leaves
+// directories alone), so that serving again after a clean-up is one rename, not a bind and its checks.
 import { mkdirSync, watch, type FSWatcher } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
@@ -9,7 +11,7 @@ import type { DevicePluginMetrics } from "./metrics.js";
 import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
 import type { SgxResourceManager } from "./resource-manager.js";
-import { fileIdentity, sameFile, servePluginSocket, type FileIdentity } from "./socket-file.js";
+import { fileIdentity, publishPluginSocket, sameFile, SocketInUseError, stagePluginSocket, type FileIdentity, type StagedSocket } from "./socket-file.js";
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
@@ -19,10 +21,21 @@ export const KUBELET_SOCKET = "kubelet.sock";
  * the cap within a dozen attempts, and a new kubelet.sock cuts any wait short.
  */
 export const DEFAULT_BACKOFF_INITIAL_MS = 2;
+/**
+ * The first re-registration after the kubelet closed its stream without restarting (a restart is seen in
+ * the directory and handled at once): a kubelet that drops plugins is not asked again within milliseconds.
+ */
+const STREAM_LOSS_FIRST_RETRY_MS = 100;
 /** A kubelet that stays away is tried again this often. */
 export const DEFAULT_BACKOFF_MAX_MS = 5000;
 /** One kubelet clean-up takes our socket once; a socket removed this often in one round is someone else's doing. */
 const MAX_SERVE_ROUNDS = 3;
+
+/** A plugin server listening on a staged socket, not yet at our path. */
+interface StagedServer {
+  server: PluginServer;
+  socket: StagedSocket;
+}
 
 export interface RestartLoopOptions {
   socketDir: string;
@@ -43,7 +56,12 @@ export interface RestartLoopOptions {
 export class RestartLoop {
   private readonly socketPath: string;
   private readonly kubeletSocket: string;
-  private readonly server: PluginServer;
+  /** The server at our socket path (null before the first serve and after stop). */
+  private live: PluginServer | null = null;
+  /** The next server, staged ahead (null when none is being made). */
+  private spare: Promise<StagedServer | null> | null = null;
+  /** Servers replaced by a new one, still shutting down. */
+  private readonly retiring = new Set<Promise<void>>();
   private served: FileIdentity | null = null;
   /** kubelet.sock as it was when Register last succeeded; null while not registered. */
   private registeredWith: FileIdentity | null = null;
@@ -53,6 +71,7 @@ export class RestartLoop {
   private readonly initialBackoff: number;
   private readonly maxBackoff: number;
   private backoffMs: number;
+  private readonly streamLossInitial: number;
   private streamLossDelayMs: number;
   private stopped = false;
   private readonly pause = new WakeableSleep();
@@ -67,11 +86,11 @@ export class RestartLoop {
   constructor(private readonly o: RestartLoopOptions) {
     this.socketPath = path.join(o.socketDir, o.socketName);
     this.kubeletSocket = path.join(o.socketDir, KUBELET_SOCKET);
-    this.server = new PluginServer(o.rm, this.socketPath, o.log, o.metrics, () => this.streamsLost());
     this.initialBackoff = o.backoffInitialMs ?? DEFAULT_BACKOFF_INITIAL_MS;
     this.maxBackoff = o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
     this.backoffMs = this.initialBackoff;
-    this.streamLossDelayMs = this.initialBackoff;
+    this.streamLossInitial = Math.max(this.initialBackoff, STREAM_LOSS_FIRST_RETRY_MS);
+    this.streamLossDelayMs = this.streamLossInitial;
   }
 
   get registered(): boolean {
@@ -91,7 +110,7 @@ export class RestartLoop {
     mkdirSync(this.o.socketDir, { recursive: true, mode: 0o750 });
     await this.serve();
     if (this.o.fsWatch ?? true) this.watchDirectory();
-    this.poller = setInterval(() => void this.check(), this.o.pollMs ?? 200);
+    this.poller = setInterval(() => this.check(), this.o.pollMs ?? 200);
     this.done = this.run();
   }
 
@@ -99,10 +118,10 @@ export class RestartLoop {
     try {
       this.watcher = watch(this.o.socketDir, (_event, name) => {
         if (name !== null && name !== KUBELET_SOCKET && name !== this.o.socketName) return;
-        // Recorded before the check: a check that overlaps a reconcile gives up on its stale stats, and
-        // the reconcile then failing (no kubelet.sock when it looked) must not sleep through this event.
+        // Recorded apart from the check: a reconcile in flight that then fails (no kubelet.sock when it
+        // looked) must not sleep through this event.
         if (name !== this.o.socketName) this.kicked = true;
-        void this.check();
+        this.check();
       });
       this.watcher.on("error", (err) => this.o.log.warn({ err: err.message }, "watching the socket directory failed; polling only"));
     } catch (err) {
@@ -116,22 +135,21 @@ export class RestartLoop {
     if (this.poller) clearInterval(this.poller);
     this.pause.wake();
     await this.done;
-    await this.server.stop();
+    const spare = await this.spare;
+    this.spare = null;
+    await Promise.all([this.live?.stop(), spare && this.discard(spare), ...this.retiring]);
+    this.live = null;
     // Closing normally unlinks the socket; make sure, but never remove a file someone else made since.
-    if (this.served && sameFile(await fileIdentity(this.socketPath), this.served)) await rm(this.socketPath, { force: true });
+    if (this.served && sameFile(fileIdentity(this.socketPath), this.served)) await rm(this.socketPath, { force: true });
     this.served = null;
     this.setRegistered(null);
   }
 
   /** Compares both socket files with what we served and registered against; any change means redo. */
-  private async check(): Promise<void> {
+  private check(): void {
     if (this.stopped) return;
-    // Judge the stats only against the state they were taken in: a re-serve or registration that
-    // finished meanwhile must not be undone by a stat that predates it.
-    const served = this.served;
-    const registeredWith = this.registeredWith;
-    const [ours, kubelet] = await Promise.all([fileIdentity(this.socketPath), fileIdentity(this.kubeletSocket)]);
-    if (this.stopped || served !== this.served || registeredWith !== this.registeredWith) return;
+    const ours = fileIdentity(this.socketPath);
+    const kubelet = fileIdentity(this.kubeletSocket);
     if (!kubelet) this.lastAttempted = null; // seen gone: whatever kubelet.sock appears next is new
     let redo = false;
     if (this.served && !sameFile(ours, this.served)) {
@@ -147,7 +165,7 @@ export class RestartLoop {
     if (!this.registeredWith && kubelet && !sameFile(kubelet, this.lastAttempted)) {
       // A kubelet.sock not tried yet (a new kubelet): try now, whatever the backoff had reached.
       this.backoffMs = this.initialBackoff;
-      this.streamLossDelayMs = this.initialBackoff;
+      this.streamLossDelayMs = this.streamLossInitial;
       redo = true;
     }
     if (redo) this.trigger();
@@ -203,15 +221,14 @@ export class RestartLoop {
     // sees that clean-up: if it took our fresh socket, serve again.
     let kubelet: FileIdentity | null = null;
     for (let round = 1; ; round++) {
-      if (this.served && !sameFile(await fileIdentity(this.socketPath), this.served)) this.served = null;
+      if (this.served && !sameFile(fileIdentity(this.socketPath), this.served)) this.served = null;
       if (!this.served) {
         this.setRegistered(null);
-        await this.server.stop();
         await this.serve();
       }
       if (this.registeredWith || this.stopped) return;
-      kubelet = await fileIdentity(this.kubeletSocket);
-      if (!kubelet || sameFile(await fileIdentity(this.socketPath), this.served)) break;
+      kubelet = fileIdentity(this.kubeletSocket);
+      if (!kubelet || sameFile(fileIdentity(this.socketPath), this.served)) break;
       if (round === MAX_SERVE_ROUNDS) throw new Error(`${this.socketPath} was removed ${round} times while serving it`);
     }
     if (!kubelet) {
@@ -236,16 +253,67 @@ export class RestartLoop {
     );
     this.o.onRegistered?.(this.registrations);
     // The kubelet may have restarted while we registered: check at once rather than at the next poll.
-    void this.check();
+    this.check();
   }
 
+  /** Puts a server at our path (the spare if there is one), then retires the one it replaces. */
   private async serve(): Promise<void> {
+    const spare = await this.spare;
+    this.spare = null;
+    if (spare) {
+      try {
+        return await this.publish(spare);
+      } catch (err) {
+        if (err instanceof SocketInUseError || this.stopped) throw err;
+        // The spare's private directory went (the whole directory was wiped): bind afresh.
+        this.o.log.debug({ err: (err as Error).message }, "the spare plugin socket could not be published; binding a new one");
+      }
+    }
+    if (this.stopped) return;
+    await this.publish(await this.stage());
+  }
+
+  private async publish(next: StagedServer): Promise<void> {
     try {
-      this.served = await servePluginSocket(this.socketPath, (bindPath) => this.server.start(bindPath));
+      this.served = await publishPluginSocket(this.socketPath, next.socket);
     } catch (err) {
-      await this.server.stop();
+      await this.discard(next);
       throw err;
     }
+    const old = this.live;
+    this.live = next.server;
+    if (old) {
+      const stopping = old.stop().finally(() => this.retiring.delete(stopping));
+      this.retiring.add(stopping);
+    }
+  }
+
+  /** Stages the next server unless one is ready or on its way. */
+  private ensureSpare(): void {
+    if (this.spare || this.stopped) return;
+    this.spare = this.stage().catch((err: Error) => {
+      this.o.log.debug({ err: err.message }, "could not stage a spare plugin socket; the next serve binds one");
+      return null;
+    });
+  }
+
+  private async stage(): Promise<StagedServer> {
+    const server = new PluginServer(this.o.rm, this.socketPath, this.o.log, this.o.metrics, {
+      streamsLost: () => this.streamsLost(),
+      // The kubelet has its snapshot: the next server can be made now without delaying this registration.
+      streamOpened: () => this.ensureSpare(),
+    });
+    try {
+      return { server, socket: await stagePluginSocket(this.socketPath, (bindPath) => server.start(bindPath)) };
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }
+
+  private async discard(s: StagedServer): Promise<void> {
+    await s.server.stop();
+    await s.socket.discard();
   }
 
   private failed(message: string): void {
