@@ -11,7 +11,16 @@ import type { DevicePluginMetrics } from "./metrics.js";
 import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
 import type { SgxResourceManager } from "./resource-manager.js";
-import { fileIdentity, publishPluginSocket, sameFile, SocketInUseError, stagePluginSocket, type FileIdentity, type StagedSocket } from "./socket-file.js";
+import {
+  fileIdentity,
+  publishPluginSocket,
+  removeDeadStagedSockets,
+  sameFile,
+  SocketInUseError,
+  stagePluginSocket,
+  type FileIdentity,
+  type StagedSocket,
+} from "./socket-file.js";
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
@@ -108,6 +117,8 @@ export class RestartLoop {
   /** Serves the socket (throwing if another server holds it), then keeps registering in the background. */
   async start(): Promise<void> {
     mkdirSync(this.o.socketDir, { recursive: true, mode: 0o750 });
+    const leftovers = await removeDeadStagedSockets(this.o.socketDir);
+    if (leftovers > 0) this.o.log.info({ socketDir: this.o.socketDir, removed: leftovers }, "removed spare plugin sockets a previous run left behind");
     await this.serve();
     if (this.o.fsWatch ?? true) this.watchDirectory();
     this.poller = setInterval(() => this.check(), this.o.pollMs ?? 200);
