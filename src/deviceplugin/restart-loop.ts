@@ -187,6 +187,8 @@ export class RestartLoop {
     if (this.stopped || !this.registeredWith) return;
     this.o.log.warn({ retryInMs: this.streamLossDelayMs }, "the kubelet closed its ListAndWatch stream; registering again");
     this.setRegistered(null);
+    // Whoever comes next (this kubelet again, or its successor) opens a stream first thing.
+    setImmediate(() => this.stopped || this.o.rm.prepareSnapshot());
     const delay = this.streamLossDelayMs;
     this.streamLossDelayMs = Math.min(delay * 2, this.maxBackoff);
     setTimeout(() => this.trigger(), delay).unref();
