@@ -228,25 +228,27 @@ export class RestartLoop {
 
   private async reconcile(): Promise<void> {
     // Look again rather than trust the watcher: a kubelet that deleted our socket a moment ago would
-    // otherwise be asked to dial a path that no longer exists. Our socket is served first and kubelet.sock
-    // looked at after, so a kubelet.sock that appeared while we re-served is seen now, not one round later.
-    // A new kubelet.sock exists only after the kubelet's clean-up, so our socket's stat that follows it
-    // sees that clean-up: if it took our fresh socket, serve again.
-    let kubelet: FileIdentity | null = null;
+    // otherwise be asked to dial a path that no longer exists. A socket the kubelet's clean-up took is
+    // served again only once kubelet.sock exists: a new kubelet.sock exists only after its clean-up, so
+    // serving then neither races the clean-up (which would take the fresh socket) nor slows it (both
+    // write the same directory). A dead kubelet's kubelet.sock can still be followed by a new kubelet's
+    // clean-up: the stats after serving see that (kubelet.sock changed, or our fresh socket gone), and
+    // we look again.
+    let kubelet: FileIdentity;
     for (let round = 1; ; round++) {
       if (this.served && !sameFile(fileIdentity(this.socketPath), this.served)) this.served = null;
-      if (!this.served) {
-        this.setRegistered(null);
-        await this.serve();
-      }
+      if (!this.served) this.setRegistered(null);
       if (this.registeredWith || this.stopped) return;
-      kubelet = fileIdentity(this.kubeletSocket);
-      if (!kubelet || sameFile(fileIdentity(this.socketPath), this.served)) break;
-      if (round === MAX_SERVE_ROUNDS) throw new Error(`${this.socketPath} was removed ${round} times while serving it`);
-    }
-    if (!kubelet) {
-      this.lastAttempted = null;
-      throw new Error(`kubelet not running: ${this.kubeletSocket} does not exist`);
+      const seen = fileIdentity(this.kubeletSocket);
+      if (!seen) {
+        this.lastAttempted = null;
+        throw new Error(`kubelet not running: ${this.kubeletSocket} does not exist`);
+      }
+      kubelet = seen;
+      if (!this.served) await this.serve();
+      if (this.stopped) return;
+      if (sameFile(fileIdentity(this.socketPath), this.served) && sameFile(fileIdentity(this.kubeletSocket), kubelet)) break;
+      if (round === MAX_SERVE_ROUNDS) throw new Error(`${this.socketPath} or ${KUBELET_SOCKET} changed ${round} times while serving`);
     }
     this.lastAttempted = kubelet;
     await registerWithKubelet({
