@@ -191,3 +191,44 @@ test("a kubelet that is not there (no kubelet.sock, then a dead one): retries st
     await rig.cleanup();
   }
 });
+
+test("after a kubelet restart the socket served is the spare staged beforehand (a rename, no bind), and a new spare follows", async () => {
+  const rig = await makeRig();
+  const rm = new SgxResourceManager({ resourceName: RESOURCE, devices: EPC, provision: "none", nodes: await findSgxDeviceNodes(rig.devRoot), epcEnv: true });
+  const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "spare.sock", rm, log: silentLogger(), metrics: new DevicePluginMetrics() });
+  const spares = async () => {
+    const out: { dir: string; ino: bigint }[] = [];
+    for (const d of (await fs.readdir(rig.socketDir)).filter((n) => n.startsWith(".confcom-"))) {
+      for (const f of await fs.readdir(path.join(rig.socketDir, d))) out.push({ dir: d, ino: (await fs.lstat(path.join(rig.socketDir, d, f), { bigint: true })).ino });
+    }
+    return out;
+  };
+  const oneSpare = async (what: string) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const s = await spares();
+      if (s.length === 1) return s[0]!;
+      assert.ok(Date.now() < deadline, `${what}: spares ${JSON.stringify(s.map((x) => x.dir))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await loop.start();
+  try {
+    for (let i = 1; i <= 3; i++) {
+      await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) === i && k.allocatable(RESOURCE) === EPC, 10_000, `registration #${i}`);
+      const spare = await oneSpare(`before restart ${i}`);
+      await rig.kubelet.restart();
+      await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) === i + 1 && k.allocatable(RESOURCE) === EPC, 10_000, `re-registration #${i}`);
+      const served = await fs.lstat(path.join(rig.socketDir, "spare.sock"), { bigint: true });
+      assert.ok(served.isSocket());
+      assert.equal(served.ino, spare.ino, `restart ${i}: the served socket is the spare`);
+      assert.equal(Number(served.mode & 0o777n), 0o600);
+      const next = await oneSpare(`after restart ${i}`);
+      assert.notEqual(next.dir, spare.dir, "a new spare in a new private directory");
+    }
+  } finally {
+    await loop.stop();
+    assert.deepEqual(await spares(), [], "stop leaves no spare behind");
+    await rig.cleanup();
+  }
+});
