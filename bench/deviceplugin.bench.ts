@@ -125,6 +125,7 @@ async function reRegistration(dir: string): Promise<BenchResult[]> {
     const resources = oursKubelet.resourceNames().map((resourceName) => ({ resourceName, devices: oursKubelet.allocatable(resourceName) }));
     const bare = await startChild([...nodeArgs, bareEntry, bareKubelet.socketDir, JSON.stringify(resources)], /^ready$/m, daemonEnv, { ipc: true });
     children.push(bare.child);
+    bare.child.on("message", (m) => String(m).startsWith("failed") && process.stderr.write(`bench: the bare plugin's registration ${String(m)}\n`));
     const tellBare = () => bare.child.send("register");
     const oursTimes: RestartTimes[] = [];
     const bareTimes: RestartTimes[] = [];
