@@ -95,6 +95,9 @@ export interface StagedSocket {
   discard(): Promise<void>;
 }
 
+/** The name every private staging directory starts with, beside the socket it stages. */
+export const STAGING_DIR_PREFIX = ".confcom-";
+
 // sun_path is 108 bytes including the NUL.
 const MAX_SOCKET_PATH = 107;
 
@@ -106,7 +109,7 @@ const MAX_SOCKET_PATH = 107;
 export async function stageSocket(target: string, bind: (bindPath: string) => Promise<void>, access: SocketAccess): Promise<StagedSocket> {
   const dir = path.dirname(target);
   await fs.mkdir(dir, { recursive: true });
-  const priv = await fs.mkdtemp(path.join(dir, ".confcom-"));
+  const priv = await fs.mkdtemp(path.join(dir, STAGING_DIR_PREFIX));
   // A random leaf too: the private directory's name is visible to anyone who can list `dir`, and the
   // server's close (libuv) unlinks the bind path by name long after the directory is gone.
   const bindPath = path.join(priv, randomBytes(6).toString("hex"));

@@ -61,6 +61,13 @@ function serviceDefinition(devices: number): grpc.ServiceDefinition {
   };
 }
 
+export interface PluginServerEvents {
+  /** The last ListAndWatch stream closed while serving (the kubelet went away). */
+  streamsLost?(): void;
+  /** A ListAndWatch stream opened and has its first snapshot. */
+  streamOpened?(): void;
+}
+
 export class PluginServer {
   private server: grpc.Server | null = null;
   private front: AuthorityFront | null = null;
@@ -72,8 +79,7 @@ export class PluginServer {
     private readonly socketPath: string,
     private readonly log: Logger,
     private readonly metrics: DevicePluginMetrics,
-    /** Called when the last ListAndWatch stream closes while serving (the kubelet went away). */
-    private readonly onStreamsLost: () => void = () => {},
+    private readonly events: PluginServerEvents = {},
   ) {}
 
   get streamCount(): number {
@@ -119,7 +125,8 @@ export class PluginServer {
     this.unsubscribe?.();
     this.unsubscribe = null;
     for (const call of this.streams) call.end();
-    this.metrics.streams.set(this.labels, 0);
+    // The gauge counts the streams of every server of this resource (a retiring one and its successor).
+    this.metrics.streams.dec(this.labels, this.streams.size);
     this.streams.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -145,20 +152,22 @@ export class PluginServer {
       return;
     }
     this.streams.add(call);
-    this.metrics.streams.set(this.labels, this.streams.size);
+    this.metrics.streams.inc(this.labels);
     const gone = () => {
       if (!this.streams.delete(call)) return;
-      this.metrics.streams.set(this.labels, this.streams.size);
-      if (this.streams.size === 0 && this.server) this.onStreamsLost();
+      this.metrics.streams.dec(this.labels);
+      if (this.streams.size === 0 && this.server) this.events.streamsLost?.();
     };
     call.on("cancelled", gone);
     call.on("close", gone);
     call.on("error", gone);
     call.write(this.rm.snapshot());
     this.log.info({ resource: this.rm.resourceName, devices: this.rm.deviceCount, health: this.rm.currentHealth, streams: this.streams.size }, "ListAndWatch stream opened");
+    this.events.streamOpened?.();
   }
 
   private broadcast(): void {
+    if (this.streams.size === 0) return;
     const snapshot = this.rm.snapshot();
     for (const call of this.streams) call.write(snapshot);
     this.log.info({ resource: this.rm.resourceName, health: this.rm.currentHealth, streams: this.streams.size }, "device health changed; snapshot sent");

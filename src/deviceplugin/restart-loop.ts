@@ -1,6 +1,8 @@
 // The restart loop: serve our socket, register, and do both again whenever the kubelet restarts. A new
 // kubelet deletes every socket in its directory and re-creates kubelet.sock, so either change is the
 // signal. fs.watch on the directory reacts at once; a short stat poll is the safety net for missed events.
+// A spare server waits bound in a private directory beside our socket (the kubelet's clean-up leaves
+// directories alone), so that serving again after a clean-up is one rename, not a bind and its checks.
 import { mkdirSync, watch, type FSWatcher } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
@@ -9,12 +11,40 @@ import type { DevicePluginMetrics } from "./metrics.js";
 import { PluginServer } from "./plugin-server.js";
 import { registerWithKubelet } from "./registration.js";
 import type { SgxResourceManager } from "./resource-manager.js";
-import { fileIdentity, sameFile, servePluginSocket, type FileIdentity } from "./socket-file.js";
+import {
+  fileIdentity,
+  publishPluginSocket,
+  removeDeadStagedSockets,
+  sameFile,
+  SocketInUseError,
+  stagePluginSocket,
+  type FileIdentity,
+  type StagedSocket,
+} from "./socket-file.js";
 import { WakeableSleep } from "../common/wakeable-sleep.js";
 
 export const KUBELET_SOCKET = "kubelet.sock";
+/**
+ * The first retry after a failed round. Small, because the failures that matter are momentary (kubelet.sock
+ * not yet there or not yet listening while a new kubelet starts); a kubelet that stays away doubles it to
+ * the cap within a dozen attempts, and a new kubelet.sock cuts any wait short.
+ */
+export const DEFAULT_BACKOFF_INITIAL_MS = 2;
+/**
+ * The first re-registration after the kubelet closed its stream without restarting (a restart is seen in
+ * the directory and handled at once): a kubelet that drops plugins is not asked again within milliseconds.
+ */
+const STREAM_LOSS_FIRST_RETRY_MS = 100;
+/** A kubelet that stays away is tried again this often. */
+export const DEFAULT_BACKOFF_MAX_MS = 5000;
 /** One kubelet clean-up takes our socket once; a socket removed this often in one round is someone else's doing. */
 const MAX_SERVE_ROUNDS = 3;
+
+/** A plugin server listening on a staged socket, not yet at our path. */
+interface StagedServer {
+  server: PluginServer;
+  socket: StagedSocket;
+}
 
 export interface RestartLoopOptions {
   socketDir: string;
@@ -35,7 +65,12 @@ export interface RestartLoopOptions {
 export class RestartLoop {
   private readonly socketPath: string;
   private readonly kubeletSocket: string;
-  private readonly server: PluginServer;
+  /** The server at our socket path (null before the first serve and after stop). */
+  private live: PluginServer | null = null;
+  /** The next server, staged ahead (null when none is being made). */
+  private spare: Promise<StagedServer | null> | null = null;
+  /** Servers replaced by a new one, still shutting down. */
+  private readonly retiring = new Set<Promise<void>>();
   private served: FileIdentity | null = null;
   /** kubelet.sock as it was when Register last succeeded; null while not registered. */
   private registeredWith: FileIdentity | null = null;
@@ -45,6 +80,7 @@ export class RestartLoop {
   private readonly initialBackoff: number;
   private readonly maxBackoff: number;
   private backoffMs: number;
+  private readonly streamLossInitial: number;
   private streamLossDelayMs: number;
   private stopped = false;
   private readonly pause = new WakeableSleep();
@@ -59,11 +95,11 @@ export class RestartLoop {
   constructor(private readonly o: RestartLoopOptions) {
     this.socketPath = path.join(o.socketDir, o.socketName);
     this.kubeletSocket = path.join(o.socketDir, KUBELET_SOCKET);
-    this.server = new PluginServer(o.rm, this.socketPath, o.log, o.metrics, () => this.streamsLost());
-    this.initialBackoff = o.backoffInitialMs ?? 100;
-    this.maxBackoff = o.backoffMaxMs ?? 5000;
+    this.initialBackoff = o.backoffInitialMs ?? DEFAULT_BACKOFF_INITIAL_MS;
+    this.maxBackoff = o.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
     this.backoffMs = this.initialBackoff;
-    this.streamLossDelayMs = this.initialBackoff;
+    this.streamLossInitial = Math.max(this.initialBackoff, STREAM_LOSS_FIRST_RETRY_MS);
+    this.streamLossDelayMs = this.streamLossInitial;
   }
 
   get registered(): boolean {
@@ -81,9 +117,11 @@ export class RestartLoop {
   /** Serves the socket (throwing if another server holds it), then keeps registering in the background. */
   async start(): Promise<void> {
     mkdirSync(this.o.socketDir, { recursive: true, mode: 0o750 });
+    const leftovers = await removeDeadStagedSockets(this.o.socketDir);
+    if (leftovers > 0) this.o.log.info({ socketDir: this.o.socketDir, removed: leftovers }, "removed spare plugin sockets a previous run left behind");
     await this.serve();
     if (this.o.fsWatch ?? true) this.watchDirectory();
-    this.poller = setInterval(() => void this.check(), this.o.pollMs ?? 200);
+    this.poller = setInterval(() => this.check(), this.o.pollMs ?? 200);
     this.done = this.run();
   }
 
@@ -91,10 +129,10 @@ export class RestartLoop {
     try {
       this.watcher = watch(this.o.socketDir, (_event, name) => {
         if (name !== null && name !== KUBELET_SOCKET && name !== this.o.socketName) return;
-        // Recorded before the check: a check that overlaps a reconcile gives up on its stale stats, and
-        // the reconcile then failing (no kubelet.sock when it looked) must not sleep through this event.
+        // Recorded apart from the check: a reconcile in flight that then fails (no kubelet.sock when it
+        // looked) must not sleep through this event.
         if (name !== this.o.socketName) this.kicked = true;
-        void this.check();
+        this.check();
       });
       this.watcher.on("error", (err) => this.o.log.warn({ err: err.message }, "watching the socket directory failed; polling only"));
     } catch (err) {
@@ -108,22 +146,21 @@ export class RestartLoop {
     if (this.poller) clearInterval(this.poller);
     this.pause.wake();
     await this.done;
-    await this.server.stop();
+    const spare = await this.spare;
+    this.spare = null;
+    await Promise.all([this.live?.stop(), spare && this.discard(spare), ...this.retiring]);
+    this.live = null;
     // Closing normally unlinks the socket; make sure, but never remove a file someone else made since.
-    if (this.served && sameFile(await fileIdentity(this.socketPath), this.served)) await rm(this.socketPath, { force: true });
+    if (this.served && sameFile(fileIdentity(this.socketPath), this.served)) await rm(this.socketPath, { force: true });
     this.served = null;
     this.setRegistered(null);
   }
 
   /** Compares both socket files with what we served and registered against; any change means redo. */
-  private async check(): Promise<void> {
+  private check(): void {
     if (this.stopped) return;
-    // Judge the stats only against the state they were taken in: a re-serve or registration that
-    // finished meanwhile must not be undone by a stat that predates it.
-    const served = this.served;
-    const registeredWith = this.registeredWith;
-    const [ours, kubelet] = await Promise.all([fileIdentity(this.socketPath), fileIdentity(this.kubeletSocket)]);
-    if (this.stopped || served !== this.served || registeredWith !== this.registeredWith) return;
+    const ours = fileIdentity(this.socketPath);
+    const kubelet = fileIdentity(this.kubeletSocket);
     if (!kubelet) this.lastAttempted = null; // seen gone: whatever kubelet.sock appears next is new
     let redo = false;
     if (this.served && !sameFile(ours, this.served)) {
@@ -139,7 +176,7 @@ export class RestartLoop {
     if (!this.registeredWith && kubelet && !sameFile(kubelet, this.lastAttempted)) {
       // A kubelet.sock not tried yet (a new kubelet): try now, whatever the backoff had reached.
       this.backoffMs = this.initialBackoff;
-      this.streamLossDelayMs = this.initialBackoff;
+      this.streamLossDelayMs = this.streamLossInitial;
       redo = true;
     }
     if (redo) this.trigger();
@@ -150,6 +187,8 @@ export class RestartLoop {
     if (this.stopped || !this.registeredWith) return;
     this.o.log.warn({ retryInMs: this.streamLossDelayMs }, "the kubelet closed its ListAndWatch stream; registering again");
     this.setRegistered(null);
+    // Whoever comes next (this kubelet again, or its successor) opens a stream first thing.
+    setImmediate(() => this.stopped || this.o.rm.prepareSnapshot());
     const delay = this.streamLossDelayMs;
     this.streamLossDelayMs = Math.min(delay * 2, this.maxBackoff);
     setTimeout(() => this.trigger(), delay).unref();
@@ -189,26 +228,27 @@ export class RestartLoop {
 
   private async reconcile(): Promise<void> {
     // Look again rather than trust the watcher: a kubelet that deleted our socket a moment ago would
-    // otherwise be asked to dial a path that no longer exists. Our socket is served first and kubelet.sock
-    // looked at after, so a kubelet.sock that appeared while we re-served is seen now, not one round later.
-    // A new kubelet.sock exists only after the kubelet's clean-up, so our socket's stat that follows it
-    // sees that clean-up: if it took our fresh socket, serve again.
-    let kubelet: FileIdentity | null = null;
+    // otherwise be asked to dial a path that no longer exists. A socket the kubelet's clean-up took is
+    // served again only once kubelet.sock exists: a new kubelet.sock exists only after its clean-up, so
+    // serving then neither races the clean-up (which would take the fresh socket) nor slows it (both
+    // write the same directory). A dead kubelet's kubelet.sock can still be followed by a new kubelet's
+    // clean-up: the stats after serving see that (kubelet.sock changed, or our fresh socket gone), and
+    // we look again.
+    let kubelet: FileIdentity;
     for (let round = 1; ; round++) {
-      if (this.served && !sameFile(await fileIdentity(this.socketPath), this.served)) this.served = null;
-      if (!this.served) {
-        this.setRegistered(null);
-        await this.server.stop();
-        await this.serve();
-      }
+      if (this.served && !sameFile(fileIdentity(this.socketPath), this.served)) this.served = null;
+      if (!this.served) this.setRegistered(null);
       if (this.registeredWith || this.stopped) return;
-      kubelet = await fileIdentity(this.kubeletSocket);
-      if (!kubelet || sameFile(await fileIdentity(this.socketPath), this.served)) break;
-      if (round === MAX_SERVE_ROUNDS) throw new Error(`${this.socketPath} was removed ${round} times while serving it`);
-    }
-    if (!kubelet) {
-      this.lastAttempted = null;
-      throw new Error(`kubelet not running: ${this.kubeletSocket} does not exist`);
+      const seen = fileIdentity(this.kubeletSocket);
+      if (!seen) {
+        this.lastAttempted = null;
+        throw new Error(`kubelet not running: ${this.kubeletSocket} does not exist`);
+      }
+      kubelet = seen;
+      if (!this.served) await this.serve();
+      if (this.stopped) return;
+      if (sameFile(fileIdentity(this.socketPath), this.served) && sameFile(fileIdentity(this.kubeletSocket), kubelet)) break;
+      if (round === MAX_SERVE_ROUNDS) throw new Error(`${this.socketPath} or ${KUBELET_SOCKET} changed ${round} times while serving`);
     }
     this.lastAttempted = kubelet;
     await registerWithKubelet({
@@ -228,16 +268,67 @@ export class RestartLoop {
     );
     this.o.onRegistered?.(this.registrations);
     // The kubelet may have restarted while we registered: check at once rather than at the next poll.
-    void this.check();
+    this.check();
   }
 
+  /** Puts a server at our path (the spare if there is one), then retires the one it replaces. */
   private async serve(): Promise<void> {
+    const spare = await this.spare;
+    this.spare = null;
+    if (spare) {
+      try {
+        return await this.publish(spare);
+      } catch (err) {
+        if (err instanceof SocketInUseError || this.stopped) throw err;
+        // The spare's private directory went (the whole directory was wiped): bind afresh.
+        this.o.log.debug({ err: (err as Error).message }, "the spare plugin socket could not be published; binding a new one");
+      }
+    }
+    if (this.stopped) return;
+    await this.publish(await this.stage());
+  }
+
+  private async publish(next: StagedServer): Promise<void> {
     try {
-      this.served = await servePluginSocket(this.socketPath, (bindPath) => this.server.start(bindPath));
+      this.served = await publishPluginSocket(this.socketPath, next.socket);
     } catch (err) {
-      await this.server.stop();
+      await this.discard(next);
       throw err;
     }
+    const old = this.live;
+    this.live = next.server;
+    if (old) {
+      const stopping = old.stop().finally(() => this.retiring.delete(stopping));
+      this.retiring.add(stopping);
+    }
+  }
+
+  /** Stages the next server unless one is ready or on its way. */
+  private ensureSpare(): void {
+    if (this.spare || this.stopped) return;
+    this.spare = this.stage().catch((err: Error) => {
+      this.o.log.debug({ err: err.message }, "could not stage a spare plugin socket; the next serve binds one");
+      return null;
+    });
+  }
+
+  private async stage(): Promise<StagedServer> {
+    const server = new PluginServer(this.o.rm, this.socketPath, this.o.log, this.o.metrics, {
+      streamsLost: () => this.streamsLost(),
+      // The kubelet has its snapshot: the next server can be made now without delaying this registration.
+      streamOpened: () => this.ensureSpare(),
+    });
+    try {
+      return { server, socket: await stagePluginSocket(this.socketPath, (bindPath) => server.start(bindPath)) };
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }
+
+  private async discard(s: StagedServer): Promise<void> {
+    await s.server.stop();
+    await s.socket.discard();
   }
 
   private failed(message: string): void {

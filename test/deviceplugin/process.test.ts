@@ -23,12 +23,51 @@ test("SIGTERM: streams end, socket removed, exit 0", async () => {
     assert.equal(signal, null);
     assert.equal(code, 0, child.stderr());
     await assert.rejects(fs.stat(socket), /ENOENT/);
+    assert.deepEqual(await staged(rig.socketDir), [], "the spare servers' private directories are gone too");
     await rig.kubelet.waitFor((k) => !k.connected(RESOURCE), 10_000, "stream closed by the plugin");
     assert.match(child.stderr(), /"msg":"stopped cleanly"/);
     // the simulated dev root it made for itself is gone too
     const made = child.stderr().match(/"devRoot":"([^"]+confcom-sim-dev-[^"]+)"/);
     assert.ok(made, "log names the simulated dev root");
     await assert.rejects(fs.stat(made[1]!), /ENOENT/);
+  } finally {
+    child.proc.kill("SIGKILL");
+    await rig.cleanup();
+  }
+});
+
+/** The private staging directories (spare servers) in the kubelet's directory. */
+async function staged(dir: string): Promise<string[]> {
+  return (await fs.readdir(dir)).filter((n) => n.startsWith(".confcom-")).sort();
+}
+
+test("SIGKILL leaves the spare sockets behind; the next start removes them and keeps its own", async () => {
+  const rig = await makeRig();
+  const args = ["device-plugin", "--simulate", "--sim-epc-mib", "16", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"];
+  let child = spawnCli(args);
+  try {
+    await rig.kubelet.waitFor(allServed(16), 20_000, "registration of the first child");
+    // One spare per resource, staged once the kubelet's stream has its snapshot.
+    const deadline = Date.now() + 10_000;
+    while ((await staged(rig.socketDir)).length < 3) {
+      assert.ok(Date.now() < deadline, `spares staged: ${(await staged(rig.socketDir)).join(", ")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const left = await staged(rig.socketDir);
+    child.proc.kill("SIGKILL");
+    await within(child.exited, 30_000, "the killed plugin to exit");
+    assert.deepEqual(await staged(rig.socketDir), left, "a crash cannot clean up");
+    // Something of ours that is not a dead spare stays: an empty one (being made) and a regular file.
+    await fs.mkdir(path.join(rig.socketDir, ".confcom-empty"), { mode: 0o700 });
+    await fs.mkdir(path.join(rig.socketDir, ".confcom-file"), { mode: 0o700 });
+    await fs.writeFile(path.join(rig.socketDir, ".confcom-file", "not-a-socket"), "x");
+    child = spawnCli(args);
+    await child.waitForLog((l) => l.msg === "removed spare plugin sockets a previous run left behind");
+    await rig.kubelet.restart();
+    await rig.kubelet.waitFor(allServed(16), 20_000, "registration of the second child");
+    const now = await staged(rig.socketDir);
+    for (const d of left) assert.ok(!now.includes(d), `${d} of the killed plugin is still there`);
+    assert.ok(now.includes(".confcom-empty") && now.includes(".confcom-file"), now.join(", "));
   } finally {
     child.proc.kill("SIGKILL");
     await rig.cleanup();

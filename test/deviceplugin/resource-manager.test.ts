@@ -63,3 +63,20 @@ test("preferred allocation: always the requested size when enough are available,
     { numRuns: 200 },
   );
 });
+
+test("a prepared snapshot is what the next ListAndWatch gets, once, and only while the health it was made for holds", () => {
+  const m = rm(1000);
+  const fresh = m.snapshot();
+  assert.deepEqual(m.snapshot(), fresh);
+  assert.notEqual(m.snapshot(), m.snapshot(), "not kept between calls (idle RSS)");
+  m.prepareSnapshot();
+  const first = m.snapshot();
+  assert.deepEqual(first, fresh);
+  assert.notEqual(m.snapshot(), first, "taken by the call that used it");
+  m.prepareSnapshot();
+  m.setNodes([]); // the enclave node went: the prepared Healthy snapshot is stale
+  const unhealthy = m.snapshot();
+  assert.equal(m.currentHealth, "Unhealthy");
+  assert.match(unhealthy.toString("latin1"), /Unhealthy/);
+  assert.doesNotMatch(unhealthy.toString("latin1"), /\x07Healthy/);
+});

@@ -8,8 +8,8 @@ import { silentLogger } from "../../src/common/log.js";
 import { findSgxDeviceNodes } from "../../src/deviceplugin/devices/index.js";
 import { DevicePluginMetrics } from "../../src/deviceplugin/metrics.js";
 import { SgxResourceManager } from "../../src/deviceplugin/resource-manager.js";
-import { RestartLoop } from "../../src/deviceplugin/restart-loop.js";
-import { allServed, ENCLAVE, httpGet, makeRig, PROVISION, RESOURCE, startPlugin } from "./helpers.js";
+import { DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, RestartLoop } from "../../src/deviceplugin/restart-loop.js";
+import { allServed, capturingLogger, ENCLAVE, httpGet, makeRig, PROVISION, RESOURCE, startPlugin } from "./helpers.js";
 
 const EPC = 32;
 /** The README's promise ("serves and registers again within a second of a kubelet restart"). */
@@ -97,8 +97,8 @@ test("kubelet started after the plugin: the plugin waits, then registers within 
 
 test("kubelet killed (stale dead kubelet.sock), then a new kubelet: re-registers within a second", async () => {
   const rig = await makeRig();
-  // Default backoff (100 ms doubling to 5 s): after 1.5 s of failures against the dead socket it sleeps
-  // up to 1.6 s, which only the new kubelet.sock cuts short.
+  // Default backoff (2 ms doubling to 5 s): after 1.5 s of failures against the dead socket it sleeps
+  // about 1 s, which only the new kubelet.sock cuts short.
   const daemon = await startPlugin(rig, { epcMiB: EPC });
   try {
     await rig.kubelet.waitFor(allServed(EPC), 20_000, "first registration");
@@ -145,6 +145,90 @@ test("without fs.watch events, the stat poll alone re-registers after kubelet re
     assert.equal(loop.registrationCount, 6);
   } finally {
     await loop.stop();
+    await rig.cleanup();
+  }
+});
+
+test("a kubelet that is not there (no kubelet.sock, then a dead one): retries start at 2 ms and double to the 5 s cap", async () => {
+  assert.equal(DEFAULT_BACKOFF_INITIAL_MS, 2);
+  assert.equal(DEFAULT_BACKOFF_MAX_MS, 5000);
+  const rig = await makeRig({ startKubelet: false });
+  const rm = new SgxResourceManager({ resourceName: RESOURCE, devices: EPC, provision: "none", nodes: await findSgxDeviceNodes(rig.devRoot), epcEnv: true });
+  const delays = (lines: string[]) =>
+    lines.map((l) => JSON.parse(l) as { msg: string; retryInMs?: number; err?: string }).filter((l) => l.msg.startsWith("registration failed"));
+  const run = async (backoffMaxMs: number | undefined, ms: number) => {
+    const { log, lines } = capturingLogger();
+    const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "backoff.sock", rm, log, metrics: new DevicePluginMetrics(), pollMs: 3_600_000, backoffMaxMs });
+    await loop.start();
+    await new Promise((r) => setTimeout(r, ms));
+    await loop.stop();
+    return delays(lines);
+  };
+  try {
+    // No kubelet.sock: the first retries come 2, 4, 8, 16 ms apart (not 100 ms), then the doubling is capped.
+    let failed = await run(undefined, 400);
+    assert.ok(failed.length >= 5, `only ${failed.length} attempts in 400 ms`);
+    assert.deepEqual(failed.slice(0, 5).map((l) => l.retryInMs), [2, 4, 8, 16, 32]);
+    assert.match(failed[0]!.err!, /kubelet not running/);
+    failed = await run(40, 400);
+    const capped = failed.map((l) => l.retryInMs!);
+    assert.ok(capped.every((d) => d <= 40) && capped.includes(40), `delays ${capped.join(", ")} are not capped at 40 ms`);
+    // A dead kubelet.sock (nobody listening): the same short retries, each Register refused at once.
+    await rig.kubelet.start();
+    await rig.kubelet.kill();
+    const { log, lines } = capturingLogger();
+    const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "backoff.sock", rm, log, metrics: new DevicePluginMetrics(), pollMs: 3_600_000 });
+    await loop.start();
+    await new Promise((r) => setTimeout(r, 400));
+    await loop.stop();
+    failed = delays(lines);
+    assert.ok(failed.length >= 4, `only ${failed.length} attempts against the dead kubelet.sock in 400 ms`);
+    // (The first attempt may be retried at once: the watch saw kubelet.sock, not yet tried, while it failed.)
+    const seen = [...new Set(failed.map((l) => l.retryInMs))];
+    assert.deepEqual(seen.slice(0, 4), [2, 4, 8, 16]);
+    assert.match(failed[0]!.err!, /register with .*kubelet\.sock: UNAVAILABLE/);
+  } finally {
+    await rig.cleanup();
+  }
+});
+
+test("after a kubelet restart the socket served is the spare staged beforehand (a rename, no bind), and a new spare follows", async () => {
+  const rig = await makeRig();
+  const rm = new SgxResourceManager({ resourceName: RESOURCE, devices: EPC, provision: "none", nodes: await findSgxDeviceNodes(rig.devRoot), epcEnv: true });
+  const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "spare.sock", rm, log: silentLogger(), metrics: new DevicePluginMetrics() });
+  const spares = async () => {
+    const out: { dir: string; ino: bigint }[] = [];
+    for (const d of (await fs.readdir(rig.socketDir)).filter((n) => n.startsWith(".confcom-"))) {
+      for (const f of await fs.readdir(path.join(rig.socketDir, d))) out.push({ dir: d, ino: (await fs.lstat(path.join(rig.socketDir, d, f), { bigint: true })).ino });
+    }
+    return out;
+  };
+  const oneSpare = async (what: string) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const s = await spares();
+      if (s.length === 1) return s[0]!;
+      assert.ok(Date.now() < deadline, `${what}: spares ${JSON.stringify(s.map((x) => x.dir))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await loop.start();
+  try {
+    for (let i = 1; i <= 3; i++) {
+      await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) === i && k.allocatable(RESOURCE) === EPC, 10_000, `registration #${i}`);
+      const spare = await oneSpare(`before restart ${i}`);
+      await rig.kubelet.restart();
+      await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) === i + 1 && k.allocatable(RESOURCE) === EPC, 10_000, `re-registration #${i}`);
+      const served = await fs.lstat(path.join(rig.socketDir, "spare.sock"), { bigint: true });
+      assert.ok(served.isSocket());
+      assert.equal(served.ino, spare.ino, `restart ${i}: the served socket is the spare`);
+      assert.equal(Number(served.mode & 0o777n), 0o600);
+      const next = await oneSpare(`after restart ${i}`);
+      assert.notEqual(next.dir, spare.dir, "a new spare in a new private directory");
+    }
+  } finally {
+    await loop.stop();
+    assert.deepEqual(await spares(), [], "stop leaves no spare behind");
     await rig.cleanup();
   }
 });

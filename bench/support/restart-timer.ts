@@ -1,0 +1,65 @@
+// Times one kubelet restart as the kubelet peer sees it, from the moment its start begins (its directory
+// clean-up is every plugin's signal): when it serves kubelet.sock, when each resource's Register was
+// accepted (the kubelet dialed the plugin and had its options: Register returns), and when each
+// resource's first full ListAndWatch snapshot was decoded with every device healthy (admission possible
+// again). Times are taken inside the peer's own events, not after an await.
+import type { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
+
+export interface RestartTimes {
+  /** kubelet.sock served. */
+  listening: number;
+  /** The first and the last resource's Register accepted. */
+  firstAccepted: number;
+  accepted: number;
+  /** The last resource's snapshot decoded. */
+  decoded: number;
+}
+
+export interface TimedResource {
+  resourceName: string;
+  devices: number;
+}
+
+/**
+ * Stops and starts `kubelet`, calls `onServing` once it serves (the bare baseline is told then), and
+ * resolves when every resource is registered again and its snapshot in; milliseconds from the start.
+ */
+export async function timeRestart(kubelet: SimulatedKubelet, resources: readonly TimedResource[], onServing?: () => void, timeoutMs = 30_000): Promise<RestartTimes> {
+  await kubelet.stop();
+  const devices = new Map(resources.map((r) => [r.resourceName, r.devices]));
+  const accepted = new Map<string, number>();
+  const decoded = new Map<string, number>();
+  let t0 = process.hrtime.bigint();
+  const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+  let finish = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const onRegistered = (r: string) => {
+    if (devices.has(r) && !accepted.has(r)) accepted.set(r, ms());
+  };
+  const onSnapshot = (r: string) => {
+    if (!accepted.has(r) || decoded.has(r) || kubelet.allocatable(r) !== devices.get(r)) return;
+    decoded.set(r, ms());
+    if (decoded.size === devices.size) finish();
+  };
+  kubelet.on("registered", onRegistered);
+  kubelet.on("snapshot", onSnapshot);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    t0 = process.hrtime.bigint();
+    await kubelet.start();
+    const listening = ms();
+    onServing?.();
+    await Promise.race([
+      done,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`re-registration not complete after ${timeoutMs} ms; kubelet state ${JSON.stringify(kubelet.summary())}`)), timeoutMs);
+      }),
+    ]);
+    const a = [...accepted.values()];
+    return { listening, firstAccepted: Math.min(...a), accepted: Math.max(...a), decoded: Math.max(...decoded.values()) };
+  } finally {
+    clearTimeout(timer);
+    kubelet.off("registered", onRegistered);
+    kubelet.off("snapshot", onSnapshot);
+  }
+}
