@@ -88,8 +88,13 @@ test("a helper serves the keeper's socket, received over SCM_RIGHTS, and connect
 test("a helper started before its keeper (the pod's containers start together) waits for it, then serves its socket", async () => {
   const socket = path.join(fx.dir, "late.socket");
   const control = path.join(fx.dir, "late-keeper", "keeper.sock");
-  const helperUp = startHelper(fx.platform.dir, socket, ["--workers", "1", "--socket-from-keeper", control, "--keeper-wait-ms", "20000"]);
-  await settle(700);
+  let sawWaiting!: () => void;
+  const waiting = new Promise<void>((resolve) => (sawWaiting = resolve));
+  const helperUp = startHelper(fx.platform.dir, socket, ["--workers", "1", "--socket-from-keeper", control, "--keeper-wait-ms", "20000"], {
+    onStderr: (all) => /waiting for the socket keeper to start/.test(all) && sawWaiting(),
+  });
+  await within(waiting, 20_000, "the helper to say it waits for its keeper");
+  await settle(200);
   const keeper = await startKeeper(socket, control);
   const helper = await within(helperUp, 20_000, "the helper to serve once the keeper came");
   try {

@@ -63,6 +63,8 @@ export interface HelperProcess {
 export interface HelperSpawnOptions {
   /** V8 flags for the daemon, e.g. the DaemonSet's NODE_OPTIONS (DAEMON_NODE_OPTIONS). */
   nodeOptions?: readonly string[];
+  /** Called with everything the helper has written to stderr so far, on each write (before it serves too). */
+  onStderr?: (all: string) => void;
 }
 
 /**
@@ -83,6 +85,7 @@ export function startHelper(stateDir: string, socket: string, extra: string[] = 
     let metricsPort = 0;
     child.stderr!.on("data", (d: Buffer) => {
       err += d.toString();
+      spawnOpts.onStderr?.(err);
       const port = /"port":(\d+)/.exec(err);
       listening ||= err.includes("quote helper listening");
       if (listening && port && !metricsPort) {
