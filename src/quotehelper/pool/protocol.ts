@@ -1,8 +1,9 @@
 // What the pool and a worker share: a table of task slots in one SharedArrayBuffer per worker. A task's
-// arguments and its result are written into its slot; the only messages are wake-ups (`null`), sent
-// only to a thread that has not been woken since it last looked. Under load, postMessage with byte
-// arrays was the main thread's largest cost (each transferred or cloned ArrayBuffer is allocated,
-// registered and later swept on both sides); a slot is written in place and reused.
+// arguments and its result are written into its slot; the only messages are wake-ups (`null`): to a
+// worker only once it has said it is going to sleep, to the pool only when it has not been woken since
+// it last looked. Under load, postMessage was the main thread's largest cost: byte arrays (each cloned
+// or transferred ArrayBuffer is allocated, registered and swept on both sides), and waking the other
+// thread, which on a VM costs a hypercall. A slot is written in place and reused.
 //
 // A slot belongs to one side at a time, handed over by an atomic store of its state (which orders the
 // plain writes of its bytes before it): the pool FREE -> TASK, the worker TASK -> RUNNING -> DONE (or
@@ -41,9 +42,10 @@ export const MAX_PARTS = 8;
 /** An error's message in a slot is cut to this many bytes. */
 export const MAX_ERROR_MESSAGE = 512;
 
-// Int32 words: two wake flags, then per slot STATE, CODE, INT, NPARTS and NPARTS lengths (-1 = absent).
-const WAKE_WORKER = 0;
-const WAKE_POOL = 1;
+// Int32 words: the worker's SLEEPING flag and the pool's WOKEN flag, then per slot STATE, CODE, INT,
+// NPARTS and NPARTS lengths (-1 = absent).
+const SLEEPING = 0;
+const WOKEN = 1;
 const CONTROL_WORDS = 4;
 const STATE = 0;
 const CODE = 1;
@@ -63,7 +65,7 @@ export class SlotTable {
   /** A table of `count` slots holding up to `capacity` bytes each (untouched pages cost no memory). */
   static allocate(count: number, capacity: number): SharedArrayBuffer {
     const sab = new SharedArrayBuffer((CONTROL_WORDS + count * SLOT_WORDS) * 4 + count * capacity);
-    new Int32Array(sab, 0, 2).set([count, capacity]);
+    new Int32Array(sab, 0, 3).set([count, capacity, 1]); // the worker starts asleep
     return sab;
   }
 
@@ -141,24 +143,43 @@ export class SlotTable {
     return b === undefined ? "" : decoder.decode(b);
   }
 
-  /** After handing the worker a task: true when it must be sent a wake-up (it was not woken since it looked). */
+  /**
+   * After handing the worker a task: true when it must be sent a wake-up. A worker says it is going to
+   * sleep before its last look at the slots, so either it sees the task or this sees it asleep.
+   */
   wakeWorker(): boolean {
-    return Atomics.exchange(this.words, WAKE_WORKER, 1) === 0;
+    return Atomics.exchange(this.words, SLEEPING, 0) === 1;
   }
 
-  /** The worker, before it looks for tasks. */
+  /** The worker, before its last look for tasks; then `workerAwake` if it found one. */
+  workerSleeping(): void {
+    Atomics.store(this.words, SLEEPING, 1);
+  }
+
+  /** Whether the worker has said it is going to sleep (and not been woken since). */
+  asleep(): boolean {
+    return Atomics.load(this.words, SLEEPING) === 1;
+  }
+
   workerAwake(): void {
-    Atomics.store(this.words, WAKE_WORKER, 0);
+    Atomics.store(this.words, SLEEPING, 0);
   }
 
-  /** After finishing a task: true when the pool must be sent a wake-up. */
+  /** After finishing a task: true when the pool must be sent a wake-up (it was not woken since it looked). */
   wakePool(): boolean {
-    return Atomics.exchange(this.words, WAKE_POOL, 1) === 0;
+    return Atomics.exchange(this.words, WOKEN, 1) === 0;
   }
 
   /** The pool, before it looks for results. */
   poolAwake(): void {
-    Atomics.store(this.words, WAKE_POOL, 0);
+    Atomics.store(this.words, WOKEN, 0);
+  }
+
+  /** Slots in `state`. */
+  countIn(state: SlotState): number {
+    let n = 0;
+    for (let i = 0; i < this.count; i++) if (this.state(i) === state) n++;
+    return n;
   }
 
   private base(slot: number): number {

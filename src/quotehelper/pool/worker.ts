@@ -27,15 +27,13 @@ function run(backend: QuotingBackend, op: number, args: Parts): Promise<unknown>
 
 function serve(backend: QuotingBackend, slots: SlotTable): void {
   let draining = false;
-  let woken = false;
-  // The pool is woken when this worker is about to run out of tasks, not after each one: under load it
-  // then collects several results and refills the slots while the last task runs, one wake-up each way
-  // per few tasks. A lone task is answered at once.
+  // The pool is woken when this worker is about to run out of tasks (a quarter of its slots left), not
+  // after each one: under load it then collects several results and refills the slots while the last
+  // tasks run, so that this worker finds them without going to sleep. A lone task is answered at once.
+  const lowWater = Math.max(1, slots.count >> 2);
   const finish = (slot: number, state: SlotState) => {
     slots.setState(slot, state);
-    let waiting = 0;
-    for (let i = 0; i < slots.count; i++) if (slots.state(i) === SlotState.TASK) waiting++;
-    if (waiting <= 1 && slots.wakePool()) post(null);
+    if (slots.countIn(SlotState.TASK) <= lowWater && slots.wakePool()) post(null);
   };
   const runSlot = async (slot: number) => {
     slots.setState(slot, SlotState.RUNNING);
@@ -53,20 +51,22 @@ function serve(backend: QuotingBackend, slots: SlotTable): void {
   };
   const drain = async () => {
     draining = true;
-    while (woken) {
-      woken = false;
-      // Cleared before looking: a task handed over after this point sends a new wake-up.
-      slots.workerAwake();
+    for (;;) {
+      let ran = false;
       for (let i = 0; i < slots.count; i++) {
         if (slots.state(i) !== SlotState.TASK) continue;
-        woken = true;
+        ran = true;
         await runSlot(i);
       }
+      if (ran) continue;
+      slots.workerSleeping();
+      if (slots.countIn(SlotState.TASK) === 0) break;
+      slots.workerAwake();
     }
+    // No await between the last look and here: a wake-up sent after it starts the next drain.
     draining = false;
   };
   port.on("message", () => {
-    woken = true;
     if (!draining) void drain();
   });
 }
