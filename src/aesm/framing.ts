@@ -20,11 +20,12 @@ export class FrameError extends Error {
 }
 
 /**
- * An encoded message as it goes on the wire: `head`, then `zeros` zero bytes, then `tail`. aesmd answers
- * GetQuoteEx with a zero-filled buffer of the caller's buf_size; sending the zeros from one shared chunk
- * keeps a 1 MiB request from costing 1 MiB of memory per client.
+ * A whole frame as it goes on the wire: `head` (the length prefix, then the message's first bytes), then
+ * `zeros` zero bytes, then `tail`. aesmd answers GetQuoteEx with a zero-filled buffer of the caller's
+ * buf_size; sending the zeros from one shared chunk keeps a 1 MiB request from costing 1 MiB of memory
+ * per client.
  */
-export interface WirePayload {
+export interface WireFrame {
   head: Uint8Array;
   zeros: number;
   tail: Uint8Array;
@@ -32,12 +33,14 @@ export interface WirePayload {
 
 const EMPTY = new Uint8Array(0);
 
-export function wirePayload(bytes: Uint8Array): WirePayload {
-  return { head: bytes, zeros: 0, tail: EMPTY };
+/** `payload` framed, in one buffer. */
+export function wireFrame(payload: Uint8Array): WireFrame {
+  return { head: encodeFrame(payload), zeros: 0, tail: EMPTY };
 }
 
-export function wirePayloadSize(p: WirePayload): number {
-  return p.head.length + p.zeros + p.tail.length;
+/** Bytes of the whole frame, length prefix included. */
+export function wireFrameSize(f: WireFrame): number {
+  return f.head.length + f.zeros + f.tail.length;
 }
 
 export function frameHeader(size: number): Buffer {

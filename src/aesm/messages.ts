@@ -3,7 +3,7 @@
 // client sets buf_size only when non-zero). Used by both the quote helper and QuoteExClient.
 import { create, fromBinary, isFieldSet, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { RequestSchema, ResponseSchema, type Request, type Response } from "../gen/aesm/messages_pb.js";
-import { wirePayload, type WirePayload } from "./framing.js";
+import { FRAME_HEADER_SIZE, wireFrame, type WireFrame } from "./framing.js";
 import { ALL_KINDS, REQUEST_KINDS, type LegacyKind, type RequestKind } from "./kinds.js";
 
 /** proto2 `required` in protobuf-es descriptors (FeatureSet.FieldPresence.LEGACY_REQUIRED). */
@@ -74,7 +74,7 @@ export interface GetQuoteExResponse {
   qeReportInfo?: Buffer;
   /**
    * Sending only: the quote goes on the wire zero-padded to this many bytes, as aesmd sends the caller's
-   * whole buf_size buffer; the zeros are never allocated (see WirePayload). Decoding never sets it.
+   * whole buf_size buffer; the zeros are never allocated (see WireFrame). Decoding never sets it.
    */
   quoteBufferSize?: number;
 }
@@ -130,44 +130,54 @@ export function encodeRequest(req: AesmRequest): Uint8Array {
 
 /** Encodes a response under the request's own field number; errorCode is always set, so always sent. */
 export function encodeResponse(res: AesmResponse): Uint8Array {
-  const wire = encodeResponseWire(res);
-  if (wire.zeros === 0 && wire.tail.length === 0) return wire.head;
-  return Buffer.concat([wire.head, Buffer.alloc(wire.zeros), wire.tail]);
+  const f = encodeResponseFrame(res);
+  if (f.zeros === 0 && f.tail.length === 0) return f.head.subarray(FRAME_HEADER_SIZE);
+  return Buffer.concat([f.head.subarray(FRAME_HEADER_SIZE), Buffer.alloc(f.zeros), f.tail]);
 }
 
-/** encodeResponse as the quote helper sends it: a GetQuoteEx quote's zero padding stays virtual. */
-export function encodeResponseWire(res: AesmResponse): WirePayload {
+/** encodeResponse framed, as the quote helper sends it: a GetQuoteEx quote's zero padding stays virtual. */
+export function encodeResponseFrame(res: AesmResponse): WireFrame {
   if (res.kind === "getQuoteEx") return encodeGetQuoteExResponse(res);
   const { kind, ...fields } = res;
-  return wirePayload(toBinary(ResponseSchema, create(ResponseSchema, { [REQUEST_KINDS[kind].res]: fields })));
+  return wireFrame(toBinary(ResponseSchema, create(ResponseSchema, { [REQUEST_KINDS[kind].res]: fields })));
 }
 
-// Written by hand, not with toBinary: the quote must not be copied into a fresh message (it is the
-// hot path's only large field) and its padding must stay virtual. Same bytes as protobuf-es writes
-// (fields in number order); test/aesm/messages.test.ts compares the two.
+// Written by hand, not with toBinary: the quote is the hot path's only large field, copied once, into
+// the frame (length prefix, message head, quote and qe_report_info in one buffer, one socket write);
+// its padding stays virtual. Same bytes as protobuf-es writes (fields in number order);
+// test/aesm/messages.test.ts compares the two.
 const GET_QUOTE_EX_TAG = (REQUEST_KINDS.getQuoteEx.no << 3) | 2;
-function encodeGetQuoteExResponse(res: GetQuoteExResponse): WirePayload {
-  const quoteLen = res.quote === undefined ? 0 : Math.max(res.quote.length, res.quoteBufferSize ?? 0);
-  const quoteFieldLen = res.quote === undefined ? 0 : 1 + varintSize(quoteLen) + quoteLen;
-  const qriFieldLen = res.qeReportInfo === undefined ? 0 : 1 + varintSize(res.qeReportInfo.length) + res.qeReportInfo.length;
+function encodeGetQuoteExResponse(res: GetQuoteExResponse): WireFrame {
+  const { quote, qeReportInfo } = res;
+  const quoteLen = quote === undefined ? 0 : Math.max(quote.length, res.quoteBufferSize ?? 0);
+  const quoteFieldLen = quote === undefined ? 0 : 1 + varintSize(quoteLen) + quoteLen;
+  const qriFieldLen = qeReportInfo === undefined ? 0 : 1 + varintSize(qeReportInfo.length) + qeReportInfo.length;
   const subLen = 1 + varintSize(res.errorCode) + quoteFieldLen + qriFieldLen;
-  const head = Buffer.allocUnsafe(varintSize(GET_QUOTE_EX_TAG) + varintSize(subLen) + 1 + varintSize(res.errorCode) + (res.quote === undefined ? 0 : 1 + varintSize(quoteLen)));
-  let at = writeVarint(head, 0, GET_QUOTE_EX_TAG);
+  const messageLen = varintSize(GET_QUOTE_EX_TAG) + varintSize(subLen) + subLen;
+  const zeros = quote === undefined ? 0 : quoteLen - quote.length;
+  // The qe_report_info field goes in the head unless padding separates it from the quote.
+  const headLen = FRAME_HEADER_SIZE + messageLen - zeros - (zeros > 0 ? qriFieldLen : 0);
+  const head = Buffer.allocUnsafe(headLen);
+  head.writeUInt32LE(messageLen, 0);
+  let at = writeVarint(head, FRAME_HEADER_SIZE, GET_QUOTE_EX_TAG);
   at = writeVarint(head, at, subLen);
   head[at++] = 0x08;
   at = writeVarint(head, at, res.errorCode);
-  if (res.quote === undefined) {
-    return { head, zeros: 0, tail: res.qeReportInfo === undefined ? Buffer.alloc(0) : bytesField(0x1a, res.qeReportInfo) };
+  if (quote !== undefined) {
+    head[at++] = 0x12;
+    at = writeVarint(head, at, quoteLen);
+    head.set(quote, at);
+    at += quote.length;
   }
-  head[at++] = 0x12;
-  writeVarint(head, at, quoteLen);
-  // The quote and the qe_report_info follow the head as they are; Buffer.concat of ~6 KB is cheaper than
-  // a second and third write on the socket.
-  const tail = res.qeReportInfo === undefined ? [] : [bytesFieldHeader(0x1a, res.qeReportInfo.length), res.qeReportInfo];
-  const zeros = quoteLen - res.quote.length;
-  if (zeros === 0) return { head: Buffer.concat([head, res.quote, ...tail]), zeros: 0, tail: Buffer.alloc(0) };
-  return { head: Buffer.concat([head, res.quote]), zeros, tail: Buffer.concat(tail) };
+  if (qeReportInfo === undefined) return { head, zeros, tail: EMPTY };
+  if (zeros > 0) return { head, zeros, tail: bytesField(0x1a, qeReportInfo) };
+  head[at++] = 0x1a;
+  at = writeVarint(head, at, qeReportInfo.length);
+  head.set(qeReportInfo, at);
+  return { head, zeros, tail: EMPTY };
 }
+
+const EMPTY = new Uint8Array(0);
 
 function bytesFieldHeader(tag: number, len: number): Buffer {
   const h = Buffer.allocUnsafe(1 + varintSize(len));

@@ -2,7 +2,7 @@
 // under the request's number with its errorCode. Unparseable frames get no answer, as from aesmd.
 import { AesmError, aesmErrorName } from "../aesm/error-codes.js";
 import { isLegacyKind } from "../aesm/kinds.js";
-import { AesmDecodeError, decodeRequest, encodeResponseWire, type AesmRequest, type AesmResponse } from "../aesm/messages.js";
+import { AesmDecodeError, decodeRequest, encodeResponseFrame, type AesmRequest, type AesmResponse } from "../aesm/messages.js";
 import type { Logger } from "../common/log.js";
 import { throttledLog } from "../common/throttled-log.js";
 import { QuotingError } from "../quoting/backend.js";
@@ -42,7 +42,7 @@ export function createDispatcher(ctx: HandlerContext, log: Logger, metrics: Quot
       stopTimer();
     }
     metrics.requests.inc({ type: req.kind, result: aesmErrorName(res.errorCode) });
-    return encodeResponseWire(res);
+    return encodeResponseFrame(res);
   };
 }
 

@@ -3,7 +3,7 @@
 // of a 1 MiB answer holds a few KiB here. Knows how much of its frame is still unsent, and how fast
 // its client drains it, so the transport can shed the slowest readers.
 import type { Socket } from "node:net";
-import { FRAME_HEADER_SIZE, frameHeader, wirePayloadSize, type WirePayload } from "../aesm/framing.js";
+import { wireFrameSize, type WireFrame } from "../aesm/framing.js";
 
 const ZERO_CHUNK = Buffer.alloc(64 * 1024);
 
@@ -16,19 +16,19 @@ export class ResponseWriter {
 
   constructor(
     private readonly socket: Socket,
-    private readonly payload: WirePayload,
+    private readonly frame: WireFrame,
   ) {
-    this.total = FRAME_HEADER_SIZE + wirePayloadSize(payload);
-    this.zerosLeft = payload.zeros;
+    this.total = wireFrameSize(frame);
+    this.zerosLeft = frame.zeros;
   }
 
   /** Writes the frame and ends the socket once it is all queued. */
   start(): void {
     const s = this.socket;
-    // Header and head (a few KiB at most) in one buffer: one write, one syscall.
-    const first = Buffer.concat([frameHeader(wirePayloadSize(this.payload)), this.payload.head]);
+    // The head holds the length prefix and everything up to any padding: one write, one syscall.
+    const first = this.frame.head;
     this.queued = first.length;
-    if (this.zerosLeft === 0 && this.payload.tail.length === 0) return void s.end(first);
+    if (this.zerosLeft === 0 && this.frame.tail.length === 0) return void s.end(first);
     s.cork();
     s.write(first);
     this.pump();
@@ -57,8 +57,8 @@ export class ResponseWriter {
         return;
       }
     }
-    this.queued += this.payload.tail.length;
-    if (this.payload.tail.length > 0) s.end(this.payload.tail);
+    this.queued += this.frame.tail.length;
+    if (this.frame.tail.length > 0) s.end(this.frame.tail);
     else s.end();
   };
 }

@@ -6,14 +6,14 @@
 import { rm } from "node:fs/promises";
 import net from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FrameError, readFrame, type WirePayload } from "../aesm/framing.js";
+import { FrameError, readFrame, type WireFrame } from "../aesm/framing.js";
 import type { Logger } from "../common/log.js";
 import { listen } from "../common/listen.js";
 import { throttledLog } from "../common/throttled-log.js";
 import { ResponseWriter } from "./response-writer.js";
 
-/** Answers one request payload; `undefined` closes the connection without a response. */
-export type FrameHandler = (payload: Buffer) => Promise<WirePayload | undefined>;
+/** Answers one request payload with a whole response frame; `undefined` closes the connection without a response. */
+export type FrameHandler = (payload: Buffer) => Promise<WireFrame | undefined>;
 
 /** Why the transport closed a connection without (all of) its answer. */
 export type DropReason = "evicted-idle" | "refused-at-limit" | "shed-slow-reader" | "write-timeout" | "too-large" | "truncated" | "timeout" | "socket-error";
@@ -115,7 +115,7 @@ export async function startFrameServer(opts: FrameServerOptions): Promise<FrameS
       return;
     }
     reading.delete(conn);
-    let response: WirePayload | undefined;
+    let response: WireFrame | undefined;
     try {
       response = await opts.handle(payload);
     } catch (err) {
@@ -125,7 +125,7 @@ export async function startFrameServer(opts: FrameServerOptions): Promise<FrameS
     respond(conn, response);
   }
 
-  function respond(conn: Conn, response: WirePayload): void {
+  function respond(conn: Conn, response: WireFrame): void {
     const writer = new ResponseWriter(conn.socket, response);
     shedFor(writer.unsent());
     conn.writer = writer;

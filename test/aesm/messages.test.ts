@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AesmDecodeError, decodeRequest, decodeResponse, encodeRequest, encodeResponse } from "../../src/aesm/messages.js";
 import { REQUEST_KINDS } from "../../src/aesm/kinds.js";
+import { encodeFrame } from "../../src/aesm/framing.js";
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const keyId = Buffer.alloc(256, 0xab);
@@ -58,10 +59,10 @@ test("a response without the expected sub-message is an error", () => {
   assert.throws(() => decodeResponse(hex("82 01 02 10 01"), "getQuoteSizeEx"), /errorCode is required/);
 });
 
-test("the hand-written GetQuoteEx response encoder writes protobuf-es's bytes; padding stays virtual", async () => {
+test("the hand-written GetQuoteEx response encoder writes protobuf-es's bytes, framed; padding stays virtual", async () => {
   const { create, toBinary } = await import("@bufbuild/protobuf");
   const { ResponseSchema } = await import("../../src/gen/aesm/messages_pb.js");
-  const { encodeResponseWire } = await import("../../src/aesm/messages.js");
+  const { encodeResponseFrame } = await import("../../src/aesm/messages.js");
   const quote = Buffer.alloc(4678, 0x33);
   const qri = Buffer.alloc(960, 0x44);
   const cases = [
@@ -71,18 +72,23 @@ test("the hand-written GetQuoteEx response encoder writes protobuf-es's bytes; p
     { errorCode: 200, qeReportInfo: qri },
     { errorCode: 0, quote: Buffer.alloc(0) },
     { errorCode: 0, quote: Buffer.alloc(100), qeReportInfo: Buffer.alloc(0) },
+    { errorCode: 0, quote, qeReportInfo: qri, quoteBufferSize: quote.length },
   ];
   for (const c of cases) {
-    const expected = Buffer.from(toBinary(ResponseSchema, create(ResponseSchema, { getQuoteExRes: c })));
+    const { quoteBufferSize: _, ...fields } = c as typeof c & { quoteBufferSize?: number };
+    const expected = Buffer.from(toBinary(ResponseSchema, create(ResponseSchema, { getQuoteExRes: fields })));
     assert.deepEqual(Buffer.from(encodeResponse({ kind: "getQuoteEx", ...c })), expected, JSON.stringify(Object.keys(c)));
+    const frame = encodeResponseFrame({ kind: "getQuoteEx", ...c });
+    assert.equal(frame.zeros + frame.tail.length, 0, "no padding: the whole frame is one buffer");
+    assert.deepEqual(Buffer.from(frame.head), encodeFrame(expected));
   }
   for (const qeReportInfo of [undefined, qri]) {
     const padded = { errorCode: 0, quote: Buffer.concat([quote, Buffer.alloc(1024 * 1024 - quote.length)]), qeReportInfo };
     const expected = Buffer.from(toBinary(ResponseSchema, create(ResponseSchema, { getQuoteExRes: padded })));
-    const wire = encodeResponseWire({ kind: "getQuoteEx", errorCode: 0, quote, qeReportInfo, quoteBufferSize: 1024 * 1024 });
-    assert.equal(wire.zeros, 1024 * 1024 - quote.length);
-    assert.ok(wire.head.length + wire.tail.length < 8 * 1024, "only the quote and qe_report_info are materialised");
-    assert.deepEqual(Buffer.concat([wire.head, Buffer.alloc(wire.zeros), wire.tail]), expected);
+    const frame = encodeResponseFrame({ kind: "getQuoteEx", errorCode: 0, quote, qeReportInfo, quoteBufferSize: 1024 * 1024 });
+    assert.equal(frame.zeros, 1024 * 1024 - quote.length);
+    assert.ok(frame.head.length + frame.tail.length < 8 * 1024, "only the quote and qe_report_info are materialised");
+    assert.deepEqual(Buffer.concat([frame.head, Buffer.alloc(frame.zeros), frame.tail]), encodeFrame(expected));
     assert.deepEqual(decodeResponse(expected, "getQuoteEx").quote?.length, 1024 * 1024);
   }
 });

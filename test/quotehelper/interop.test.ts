@@ -121,6 +121,16 @@ test("key ids match on the 158-byte base only; other bases are UNSUPPORTED_ATT_K
   assert.equal(init.errorCode, 38);
 });
 
+test("a key id longer than 256 bytes is read as its first 256, as the QE reads it: quotes are served", async () => {
+  const ti = Buffer.from(fromBinary(ResponseSchema, await call(request(15, Buffer.concat([bytesField(1, KEY), hex("18 01 20 20")])))).initQuoteExRes!.targetInfo);
+  const long = Buffer.concat([KEY, Buffer.alloc(60_000, 0xab)]);
+  const quoteSize = fromBinary(ResponseSchema, await call(request(16, bytesField(1, long)))).getQuoteSizeExRes!.quoteSize;
+  const req = encodeRequest({ kind: "getQuoteEx", report: appReport(platform, ti), attKeyId: long, bufSize: quoteSize, timeout: 15000 });
+  const r = fromBinary(ResponseSchema, await call(Buffer.from(req))).getQuoteExRes!;
+  assert.equal(r.errorCode, 0);
+  assert.equal(r.quote.length, quoteSize);
+});
+
 test("GetSupportedAttKeyIDNum and GetSupportedAttKeyIDs (buf_size must be num x 256)", async () => {
   const num = fromBinary(ResponseSchema, await call(request(21, TIMEOUT_15000))).getSupportedAttKeyIDNumRes!;
   assert.deepEqual([num.errorCode, num.attKeyIdNum], [0, 1]);

@@ -60,3 +60,33 @@ test("a full queue is BUSY at once; backend errors keep their AESM code", async 
 test("a backend that cannot be built fails the start with ENCLAVE_LOAD_ERROR", async () => {
   await assert.rejects(start(2, 1, 1000, { delayMs: 0, fail: true }), (e: unknown) => e instanceof QuotingError && e.code === AesmError.ENCLAVE_LOAD_ERROR && /no platform here/.test(e.message));
 });
+
+test("results larger than a slot arrive whole; arguments larger than a slot are refused; errors keep their message", { timeout: 30_000 }, async () => {
+  const pool = await start(2, 100, 60_000, { delayMs: 0, quoteBytes: 40_000 }, 2);
+  try {
+    const quotes = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.getQuote(Buffer.alloc(432, i).fill(7, 1), key)));
+    quotes.forEach((q, i) => {
+      assert.equal(q.quote.length, 40_000);
+      assert.equal(q.quote.readUInt32LE(4), i, "each answer is for its own request");
+      assert.ok(q.quote.subarray(8).every((b) => b === 7), "the whole quote crossed");
+    });
+    await assert.rejects(pool.getQuote(report(1), Buffer.alloc(64 * 1024)), (e: unknown) => e instanceof QuotingError && e.code === AesmError.PARAMETER_ERROR);
+    await assert.rejects(pool.getQuote(report(0xfe), key), (e: unknown) => e instanceof QuotingError && e.code === AesmError.UNEXPECTED_ERROR && /no quote for report fefefefe/.test(e.message));
+    assert.equal((await pool.getQuote(report(5), key)).quote.readUInt32LE(4), 5, "still serving");
+  } finally {
+    await pool.close();
+  }
+});
+
+test("many tasks in flight on every slot: each answer for its own request, in any order of completion", { timeout: 30_000 }, async () => {
+  const pool = await start(2, 1000, 60_000, { delayMs: 1 }, 2);
+  try {
+    for (let round = 0; round < 3; round++) {
+      const quotes = await Promise.all(Array.from({ length: 200 }, (_, i) => pool.getQuote(Buffer.alloc(432, i & 0xff), key)));
+      quotes.forEach((q, i) => assert.equal(q.quote.readUInt32LE(4), i & 0xff));
+    }
+    assert.equal(pool.queueDepth(), 0);
+  } finally {
+    await pool.close();
+  }
+});

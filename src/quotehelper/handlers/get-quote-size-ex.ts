@@ -4,6 +4,6 @@ import type { Handler } from "./context.js";
 import { requireSupportedKeyId } from "./key-ids.js";
 
 export const getQuoteSizeEx: Handler<"getQuoteSizeEx"> = async (req, ctx) => {
-  requireSupportedKeyId(req.attKeyId, ctx.supportedKeyIds);
-  return { kind: "getQuoteSizeEx", errorCode: AesmError.SUCCESS, quoteSize: await ctx.backend.quoteSize(req.attKeyId!) };
+  const attKeyId = requireSupportedKeyId(req.attKeyId, ctx.supportedKeyIds);
+  return { kind: "getQuoteSizeEx", errorCode: AesmError.SUCCESS, quoteSize: await ctx.backend.quoteSize(attKeyId) };
 };

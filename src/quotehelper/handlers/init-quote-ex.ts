@@ -10,13 +10,13 @@ import { requireSupportedKeyId } from "./key-ids.js";
 const PUB_KEY_ID_SIZE_N = BigInt(PUB_KEY_ID_SIZE);
 
 export const initQuoteEx: Handler<"initQuoteEx"> = async (req, ctx) => {
-  requireSupportedKeyId(req.attKeyId, ctx.supportedKeyIds);
+  const attKeyId = requireSupportedKeyId(req.attKeyId, ctx.supportedKeyIds);
   if (!req.bPubKeyId) {
     return { kind: "initQuoteEx", errorCode: AesmError.SUCCESS, targetInfo: Buffer.alloc(TARGET_INFO_SIZE), pubKeyIdSize: PUB_KEY_ID_SIZE_N };
   }
   if (req.bufSize !== PUB_KEY_ID_SIZE_N) {
     throw new QuotingError(AesmError.PARAMETER_ERROR, `pub key id buffer is ${req.bufSize ?? 0} bytes, must be ${PUB_KEY_ID_SIZE}`);
   }
-  const { targetInfo, pubKeyId } = await ctx.backend.initQuote(req.attKeyId!);
+  const { targetInfo, pubKeyId } = await ctx.backend.initQuote(attKeyId);
   return { kind: "initQuoteEx", errorCode: AesmError.SUCCESS, targetInfo, pubKeyIdSize: PUB_KEY_ID_SIZE_N, pubKeyId };
 };
