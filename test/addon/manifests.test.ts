@@ -95,11 +95,11 @@ test("the plugin mounts the kubelet directory, the host's /dev (a Directory, rea
   assert.deepEqual(
     c.env,
     [
-      { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
-      { name: "GLIBC_TUNABLES", value: "glibc.malloc.arena_max=1" },
+      { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64 --no-concurrent-recompilation" },
+      { name: "GLIBC_TUNABLES", value: "glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1" },
       { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
     ],
-    "the node daemons' V8 options, one malloc arena, and its node, to label and to publish EPC capacity on",
+    "the node daemons' V8 options, fixed malloc thresholds and one arena, and its node, to label and to publish EPC capacity on",
   );
   assert.ok(c.args!.includes("--epc-mode=auto"));
   assert.ok(c.args!.includes("--enclave-devices=110"));
@@ -135,7 +135,12 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   assert.equal(keeper.resources!.limits!.memory, "128Mi");
   assert.equal(keeper.resources!.requests![RESOURCE], undefined, "the keeper needs no EPC");
   assert.equal(keeper.securityContext!.readOnlyRootFilesystem, true);
-  assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" }], "the node daemons' V8 options");
+  const env = [
+    { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64 --no-concurrent-recompilation" },
+    { name: "GLIBC_TUNABLES", value: "glibc.malloc.trim_threshold=131072" },
+  ];
+  assert.deepEqual(c.env, env, "the node daemons' V8 options and fixed malloc thresholds (per-thread arenas: the helper has workers)");
+  assert.deepEqual(keeper.env, env, "the keeper runs as the helper does");
   assert.equal(pod.automountServiceAccountToken, false, "the quote helper needs no API access");
 });
 
