@@ -5,10 +5,9 @@
 // - A 64 MiB old generation (the device plugin's live heap is ~12 MiB after a major GC, measured over
 //   20,000 allocations and 80 kubelet restarts) makes V8 collect before RSS drifts upwards: without it,
 //   V8 defers major GCs and RSS grows by ~2 MiB per 1,000 allocations of garbage.
-// - No concurrent recompilation: TurboFan then optimises a hot function on the thread that runs it
-//   instead of on V8's background threads, whose glibc arenas kept 1.5-3.5 MiB of its freed compile zones
-//   in an idle daemon (the start-up's optimisations; under load it compiles a hot function once).
-export const DAEMON_NODE_OPTIONS = [...v8HeapOptions({ semiSpaceMiB: 1, oldSpaceMiB: 64 }), "--no-concurrent-recompilation"];
+// Only options Node accepts in NODE_OPTIONS belong here (`--no-concurrent-recompilation`, which saved
+// ~2 MiB of compiler-thread arenas, is refused there and would stop the daemon from starting).
+export const DAEMON_NODE_OPTIONS = v8HeapOptions({ semiSpaceMiB: 1, oldSpaceMiB: 64 });
 
 // The admission webhook (limit 192 Mi): half the limit for the old generation, so that V8 collects, and a
 // request over its limits is refused, well before the kernel's OOM killer; a 2 MiB semi-space for bursts of
