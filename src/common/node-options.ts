@@ -21,7 +21,7 @@ export function v8HeapOptions(o: { semiSpaceMiB: number; oldSpaceMiB: number }):
 // glibc's trim and mmap thresholds start at 128 KiB, but once a large mmapped block is freed (a start-up
 // file read, the device plugin's 3.3 MB snapshot) glibc raises both, up to 32 and 64 MiB, and from then on
 // keeps freed memory instead of returning it. Setting the trim threshold fixes both at 128 KiB: an idle
-// quote helper ~3 MiB smaller (its retired start-up worker's arena is given back), the plugin ~2 MiB.
+// daemon 1-3 MiB smaller (the quote helper's retired start-up worker's arena is mostly given back).
 const FIXED_MALLOC_THRESHOLDS = "glibc.malloc.trim_threshold=131072";
 
 /** Env of the node-wide daemons with worker threads (the quote helper) and of its socket keeper. */
