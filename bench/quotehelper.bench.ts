@@ -6,15 +6,15 @@
 //   code (one pre-built request frame per call, as Intel's client sends), in alternating windows;
 //   through our QuoteExClient (which also encodes and decodes protobuf on the shared cores) in the note;
 // - GetQuoteSizeEx round trip vs the bare echo of its 266-byte request;
-// - idle RSS vs a floor process (Node + protobuf-es, same V8 flags).
+// - idle RSS vs a floor process (Node + protobuf-es, same V8 flags and env), read at the same settled moment.
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { QuoteExClient } from "../src/aesm/client.js";
 import { decodeResponse, encodeRequest } from "../src/aesm/messages.js";
-import { DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
+import { DAEMON_ENV, DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID as KEY } from "../src/sgx/constants.js";
 import { decodeTargetInfo } from "../src/sgx/report.js";
 import { ereportBytes } from "../src/sim/enclave/ereport.js";
@@ -23,6 +23,7 @@ import { initPlatform } from "../src/sim/platform/init.js";
 import { fmt, percentile, ratioResult, timePerOp, type BenchResult } from "./harness.js";
 import { startChild, stopChild } from "./support/child.js";
 import { echoOnce } from "./support/echo-server.js";
+import { describeRss, medianSettledRss, RSS_COPIES, settledRss, TRACE_GC_FLAG } from "./support/settled-rss.js";
 
 const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const CLIENTS = 64;
@@ -31,18 +32,8 @@ const WINDOW_MS = 2000;
 const ROUNDS = 4;
 const RTT_CALLS = 2000;
 
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
-const threadCount = (pid: number) => readdirSync(`/proc/${pid}/task`).length;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** RSS once the process has settled: its thread count back to `threads` (workers gone), then the median of 5 samples. */
-async function settledRss(pid: number, threads?: number): Promise<number> {
-  for (let i = 0; i < 40 && threads !== undefined && threadCount(pid) > threads; i++) await sleep(250);
-  await sleep(500);
-  const samples: number[] = [];
-  for (let i = 0; i < 5; i++, await sleep(200)) samples.push(rssMiB(pid));
-  return samples.sort((a, b) => a - b)[2];
-}
+/** The DaemonSet's env for the helper, given to every process the bench compares it with. */
+const daemonEnv = { ...process.env, ...DAEMON_ENV };
 
 /** `CLIENTS` callers for `WINDOW_MS`, each awaiting one call at a time: calls per second and latencies. */
 async function drive(call: () => Promise<unknown>): Promise<{ perSec: number; latencies: number[] }> {
@@ -66,12 +57,13 @@ export default async function bench(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const children: ChildProcess[] = [];
   const child = async (args: string[], ready: RegExp) => {
-    const { child: c } = await startChild(args, ready);
+    const { child: c } = await startChild(args, ready, daemonEnv);
     children.push(c);
     return c;
   };
-  const helperArgs = (socket: string, extra: string[]) => [
+  const helperArgs = (socket: string, extra: string[], nodeFlags: string[] = []) => [
     ...DAEMON_NODE_OPTIONS,
+    ...nodeFlags,
     path.join(distRoot, "src/cli/main.js"),
     "quote-helper",
     "--simulate",
@@ -146,13 +138,24 @@ export default async function bench(): Promise<BenchResult[]> {
         `one connection per call on both sides, as libsgx_quote_ex does; the same ${sizeReq.length}-byte request frame from the same client (answer ${sizeAnswer} bytes); median of 5 interleaved rounds; through our QuoteExClient ${fmt(mid(rtts.library))} µs`),
     );
 
-    const floor = await child([...DAEMON_NODE_OPTIONS, path.join(distRoot, "bench/support/floor.js"), path.join(dir, "floor.socket")], /listening/);
-    const floorRss = await settledRss(floor.pid!);
-    const cold = await child(helperArgs(path.join(dir, "cold.socket"), ["--worker-idle-ms", "200"]), /quote helper listening/);
-    const floorThreads = threadCount(floor.pid!);
-    const coldRss = await settledRss(cold.pid!, floorThreads + 1);
-    results.push(ratioResult("quote helper idle RSS (workers retired, the default) vs floor", coldRss, floorRss, "MiB", { max: 1.15 },
-      `floor: Node + protobuf-es and the AESM schema + a listening socket, same V8 flags (${DAEMON_NODE_OPTIONS.join(" ")}); --worker-idle-ms 200 to reach idle quickly`));
+    // Idle: started afresh, its start-up worker retired (--worker-idle-ms 200), read when settled, as its floor.
+    const settled = async (args: string[], ready: RegExp) => {
+      const { child: c } = await startChild(args, ready, daemonEnv);
+      try {
+        return await settledRss(c, Promise.resolve());
+      } finally {
+        await stopChild(c);
+      }
+    };
+    const [idle, floor] = await Promise.all([
+      medianSettledRss((i) => settled(helperArgs(path.join(dir, `idle-${i}.socket`), ["--worker-idle-ms", "200"], [TRACE_GC_FLAG]), /quote helper listening/)),
+      medianSettledRss((i) => settled([...DAEMON_NODE_OPTIONS, TRACE_GC_FLAG, path.join(distRoot, "bench/support/floor.js"), path.join(dir, `floor-${i}.socket`)], /listening/)),
+    ]);
+    results.push(
+      ratioResult("quote helper idle RSS (workers retired, the default) vs floor", idle.mib, floor.mib, "MiB", { max: 1.15 },
+        `floor: Node + protobuf-es and the AESM schema + a listening socket; both run as the DaemonSet runs the helper (${DAEMON_NODE_OPTIONS.join(" ")}, GLIBC_TUNABLES=${DAEMON_ENV.GLIBC_TUNABLES}; ` +
+          `plus ${TRACE_GC_FLAG} to see their GCs), ${RSS_COPIES} of each side by side, each read 3 s after V8's memory-reducing GCs; helper: ${describeRss(idle, "listening")}; floor: ${describeRss(floor, "listening")}`),
+    );
   } finally {
     await Promise.all(children.map((c) => stopChild(c)));
     rmSync(dir, { recursive: true, force: true });

@@ -25,4 +25,5 @@ export function startChild(args: string[], ready: RegExp, env: NodeJS.ProcessEnv
   });
 }
 
-export const stopChild = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once("exit", () => r()), c.kill("SIGTERM"))));
+export const stopChild = (c: ChildProcess) =>
+  new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once("exit", () => r()), c.kill("SIGTERM"))));

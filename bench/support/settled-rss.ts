@@ -59,3 +59,23 @@ export async function settledRss(child: ChildProcess, ready: Promise<unknown>): 
     });
   });
 }
+
+/** The median of several settled readings, and every reading. */
+export interface MedianRss extends SettledRss {
+  all: number[];
+}
+
+/** Copies of each process measured side by side: idle RSS differs by 1-2 MiB from one process to the next. */
+export const RSS_COPIES = 3;
+
+/** Runs `copies` measurements at once and returns the median (by RSS) with every reading. */
+export async function medianSettledRss(measure: (copy: number) => Promise<SettledRss>, copies = RSS_COPIES): Promise<MedianRss> {
+  const readings = (await Promise.all(Array.from({ length: copies }, (_, i) => measure(i)))).sort((a, b) => a.mib - b.mib);
+  return { ...readings[Math.floor(readings.length / 2)]!, reduced: readings.every((r) => r.reduced), all: readings.map((r) => r.mib) };
+}
+
+/** How a reading was taken, for a bench's notes. */
+export function describeRss(r: MedianRss, after: string): string {
+  const cap = r.reduced ? "" : " (some read at the cap: no reducing GC seen)";
+  return `median of ${r.all.map((m) => m.toFixed(1)).join(", ")} MiB, ${(r.afterMs / 1000).toFixed(1)} s after ${after}${cap}`;
+}

@@ -1,8 +1,12 @@
-// V8 options the add-on runs its node-wide daemons with (as NODE_OPTIONS), and the benches and soak tests
-// measure them with. A 1 MiB young generation instead of V8's default 16 MiB keeps an idle daemon about
-// 7 MiB smaller on every SGX node. A 64 MiB old generation (the device plugin's live heap is ~12 MiB after
-// a major GC, measured over 20,000 allocations and 80 kubelet restarts) makes V8 collect before RSS
-// drifts upwards: without it, V8 defers major GCs and RSS grows by ~2 MiB per 1,000 allocations of garbage.
+// V8 options and malloc tunables the add-on runs its node-wide daemons with (as NODE_OPTIONS and
+// GLIBC_TUNABLES), and the benches and soak tests measure them with.
+// - A 1 MiB young generation instead of V8's default 16 MiB keeps an idle daemon about 7 MiB smaller on
+//   every SGX node.
+// - A 64 MiB old generation (the device plugin's live heap is ~12 MiB after a major GC, measured over
+//   20,000 allocations and 80 kubelet restarts) makes V8 collect before RSS drifts upwards: without it,
+//   V8 defers major GCs and RSS grows by ~2 MiB per 1,000 allocations of garbage.
+// Only options Node accepts in NODE_OPTIONS belong here (`--no-concurrent-recompilation`, which saved
+// ~2 MiB of compiler-thread arenas, is refused there and would stop the daemon from starting).
 export const DAEMON_NODE_OPTIONS = v8HeapOptions({ semiSpaceMiB: 1, oldSpaceMiB: 64 });
 
 // The admission webhook (limit 192 Mi): half the limit for the old generation, so that V8 collects, and a
@@ -13,3 +17,21 @@ export const WEBHOOK_NODE_OPTIONS = v8HeapOptions({ semiSpaceMiB: 2, oldSpaceMiB
 export function v8HeapOptions(o: { semiSpaceMiB: number; oldSpaceMiB: number }): string[] {
   return [`--max-semi-space-size=${o.semiSpaceMiB}`, `--max-old-space-size=${o.oldSpaceMiB}`];
 }
+
+// glibc's trim and mmap thresholds start at 128 KiB, but once a large mmapped block is freed (a start-up
+// file read, the device plugin's 3.3 MB snapshot) glibc raises both, up to 32 and 64 MiB, and from then on
+// keeps freed memory instead of returning it. Setting the trim threshold fixes both at 128 KiB: an idle
+// daemon 1-3 MiB smaller (the quote helper's retired start-up worker's arena is mostly given back).
+const FIXED_MALLOC_THRESHOLDS = "glibc.malloc.trim_threshold=131072";
+
+/** Env of the node-wide daemons with worker threads (the quote helper) and of its socket keeper. */
+export const DAEMON_ENV = { GLIBC_TUNABLES: FIXED_MALLOC_THRESHOLDS } as const;
+
+/**
+ * Env of a node-wide daemon without worker threads (the device plugin): also one malloc arena. glibc
+ * otherwise gives each libuv pool thread that allocates (the fs calls of the plugin's polls) an arena of
+ * its own that keeps what was freed in it: one arena returns ~2 MiB of idle RSS. Not for the quote
+ * helper, whose quoting workers would share it and whose retired worker's leftovers would stay mixed into
+ * the main arena.
+ */
+export const SINGLE_ARENA_DAEMON_ENV = { GLIBC_TUNABLES: `${FIXED_MALLOC_THRESHOLDS}:glibc.malloc.arena_max=1` } as const;

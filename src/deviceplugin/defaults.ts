@@ -1,4 +1,6 @@
 // Defaults of `confcom device-plugin`, apart from the daemon so that registering the command loads nothing heavy.
+import { SINGLE_ARENA_DAEMON_ENV } from "../common/node-options.js";
+
 export const DEFAULT_RESOURCE_NAME = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 export const DEFAULT_SOCKET_DIR = "/var/lib/kubelet/device-plugins/";
 export const DEFAULT_SOCKET_NAME = "sgx-epc.sock";
@@ -17,9 +19,5 @@ export type EpcMode = (typeof EPC_MODES)[number];
  */
 export const DEFAULT_PROVISION_RESOURCE_NAME = "kubernetes.azure.com/sgx_provision";
 export const DEFAULT_PROVISION_SOCKET_NAME = "sgx-provision.sock";
-/**
- * Env the DaemonSet runs the plugin with (beside the V8 options). The plugin has no worker threads, but
- * glibc gives each libuv pool thread that allocates (the fs calls of the restart loops' polls) a malloc
- * arena of its own that keeps what was freed in it: one arena returns ~2 MiB of idle RSS.
- */
-export const PLUGIN_ENV = { GLIBC_TUNABLES: "glibc.malloc.arena_max=1" } as const;
+/** Env the DaemonSet runs the plugin with, beside the V8 options: see common/node-options.ts. */
+export const PLUGIN_ENV = SINGLE_ARENA_DAEMON_ENV;

@@ -1,5 +1,6 @@
 // The quote helper's Prometheus metrics, on its own registry.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "../common/prom-client-lite.js";
+import { registerProcessMetrics } from "../common/process-metrics.js";
+import { Counter, Gauge, Histogram, Registry } from "../common/prom-client-lite.js";
 
 export interface QuoteHelperMetrics {
   registry: Registry;
@@ -16,7 +17,7 @@ export interface MetricsSources {
 
 export function createMetrics(sources: MetricsSources): QuoteHelperMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "confcom_quotehelper_" });
+  registerProcessMetrics(registry, "confcom_quotehelper_");
   const requests = new Counter({
     name: "confcom_quotehelper_requests_total",
     help: "AESM requests by type and result (the AESM error code name; 'closed' for unparseable frames)",

@@ -16,7 +16,3 @@ declare module "prom-client/lib/histogram.js" {
   import { Histogram } from "prom-client";
   export default Histogram;
 }
-declare module "prom-client/lib/defaultMetrics.js" {
-  import { collectDefaultMetrics } from "prom-client";
-  export default collectDefaultMetrics;
-}

@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import { DAEMON_NODE_OPTIONS, WEBHOOK_NODE_OPTIONS } from "../../src/common/node-options.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -96,10 +98,10 @@ test("the plugin mounts the kubelet directory, the host's /dev (a Directory, rea
     c.env,
     [
       { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
-      { name: "GLIBC_TUNABLES", value: "glibc.malloc.arena_max=1" },
+      { name: "GLIBC_TUNABLES", value: "glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1" },
       { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
     ],
-    "the node daemons' V8 options, one malloc arena, and its node, to label and to publish EPC capacity on",
+    "the node daemons' V8 options, fixed malloc thresholds and one arena, and its node, to label and to publish EPC capacity on",
   );
   assert.ok(c.args!.includes("--epc-mode=auto"));
   assert.ok(c.args!.includes("--enclave-devices=110"));
@@ -135,7 +137,12 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   assert.equal(keeper.resources!.limits!.memory, "128Mi");
   assert.equal(keeper.resources!.requests![RESOURCE], undefined, "the keeper needs no EPC");
   assert.equal(keeper.securityContext!.readOnlyRootFilesystem, true);
-  assert.deepEqual(c.env, [{ name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" }], "the node daemons' V8 options");
+  const env = [
+    { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
+    { name: "GLIBC_TUNABLES", value: "glibc.malloc.trim_threshold=131072" },
+  ];
+  assert.deepEqual(c.env, env, "the node daemons' V8 options and fixed malloc thresholds (per-thread arenas: the helper has workers)");
+  assert.deepEqual(keeper.env, env, "the keeper runs as the helper does");
   assert.equal(pod.automountServiceAccountToken, false, "the quote helper needs no API access");
 });
 
@@ -262,4 +269,11 @@ test("the node policy binds to the plugin's service account, denies on failure, 
   assert.deepEqual(binding.spec, { policyName: "confcom-sgx-plugin-node", validationActions: ["Deny"] });
   const order = objs.map((o) => o.kind);
   assert.ok(order.indexOf("ValidatingAdmissionPolicyBinding") < order.indexOf("DaemonSet"), "in force before the plugin runs");
+});
+
+test("node starts with the NODE_OPTIONS the DaemonSets and the webhook set (Node refuses most V8 flags there)", () => {
+  for (const opts of [DAEMON_NODE_OPTIONS, WEBHOOK_NODE_OPTIONS]) {
+    const r = spawnSync(process.execPath, ["-e", "0"], { env: { ...process.env, NODE_OPTIONS: opts.join(" ") }, encoding: "utf8", timeout: 20_000 });
+    assert.equal(r.status, 0, `NODE_OPTIONS="${opts.join(" ")}": ${r.stderr}`);
+  }
 });

@@ -68,13 +68,18 @@ test("sim init -> QE target info -> sim report -> quote get -> the quote parses,
   assert.match(r.stdout, /report data \(text\): "hello from the app enclave"/);
 });
 
-test("/healthz and /readyz answer 200 while serving; /metrics counts requests by type and result", async () => {
+test("/healthz and /readyz answer 200 while serving; /metrics counts requests by type and result, and the process's figures", async () => {
   for (const p of ["healthz", "readyz"]) assert.equal((await fetch(`http://127.0.0.1:${helper.metricsPort}/${p}`)).status, 200);
   const text = await (await fetch(`http://127.0.0.1:${helper.metricsPort}/metrics`)).text();
   assert.match(text, /confcom_quotehelper_requests_total\{type="getQuoteEx",result="SUCCESS"\} [1-9]/);
   assert.match(text, /confcom_quotehelper_request_duration_seconds_count\{type="initQuoteEx"\} [1-9]/);
   assert.match(text, /confcom_quotehelper_queue_depth 0/);
   assert.match(text, /confcom_quotehelper_requests_in_flight 0/);
+  // the shared hand-written process metrics, read at scrape time (not prom-client's default set)
+  assert.match(text, /^confcom_quotehelper_process_resident_memory_bytes [1-9]\d{6,}$/m);
+  assert.match(text, /^confcom_quotehelper_process_cpu_seconds_total \d/m);
+  assert.match(text, /^confcom_quotehelper_process_open_fds [1-9]/m);
+  assert.doesNotMatch(text, /eventloop_lag|nodejs_gc_duration/, "no event-loop sampling or GC observer in an idle node daemon");
 });
 
 test("a forged report gets INVALID_REPORT (47), which the client reports as SGX_ERROR_MAC_MISMATCH", async () => {

@@ -1,7 +1,7 @@
 // Pieces every add-on object shares: metadata and labels, SGX node targeting, the hardened container.
 import type { V1Affinity, V1Container, V1DaemonSet, V1ObjectMeta, V1PodSpec, V1Probe, V1Toleration } from "@kubernetes/client-node";
 import { ADDON_NAME, type AddonConfig } from "../config.js";
-import { DAEMON_NODE_OPTIONS, WEBHOOK_NODE_OPTIONS } from "../../common/node-options.js";
+import { DAEMON_ENV, DAEMON_NODE_OPTIONS, WEBHOOK_NODE_OPTIONS } from "../../common/node-options.js";
 
 /** An object the add-on creates: apiVersion, kind and metadata are always set. */
 export interface AddonObject {
@@ -131,9 +131,12 @@ export function sgxNodeDaemonSet(
   };
 }
 
-/** Env of the node-wide daemons: their V8 options (see src/common/node-options.ts), then `extra`. */
-export function nodeDaemonEnv(extra: NonNullable<V1Container["env"]> = []): NonNullable<V1Container["env"]> {
-  return [{ name: "NODE_OPTIONS", value: DAEMON_NODE_OPTIONS.join(" ") }, ...extra];
+/**
+ * Env of the node-wide daemons: their V8 options and malloc tunables (see src/common/node-options.ts;
+ * `malloc` is DAEMON_ENV or SINGLE_ARENA_DAEMON_ENV), then `extra`.
+ */
+export function nodeDaemonEnv(malloc: Readonly<Record<string, string>> = DAEMON_ENV, extra: NonNullable<V1Container["env"]> = []): NonNullable<V1Container["env"]> {
+  return [{ name: "NODE_OPTIONS", value: DAEMON_NODE_OPTIONS.join(" ") }, ...Object.entries(malloc).map(([name, value]) => ({ name, value })), ...extra];
 }
 
 /** The webhook's V8 heap, sized to its 192 Mi limit (see src/common/node-options.ts). */

@@ -71,10 +71,7 @@ export function pluginDaemonSet(config: AddonConfig): V1DaemonSet & { metadata: 
           `--provision-devices=${DEFAULT_ENCLAVE_DEVICES}`,
           ...(config.provisionAll ? ["--provision-all"] : []),
         ],
-        env: nodeDaemonEnv([
-          ...Object.entries(PLUGIN_ENV).map(([name, value]) => ({ name, value })),
-          { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
-        ]),
+        env: nodeDaemonEnv(PLUGIN_ENV, [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }]),
         metricsPort: PORTS.pluginMetrics,
         runAsRoot: true,
         resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } },

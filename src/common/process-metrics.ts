@@ -1,10 +1,9 @@
-// A few process metrics, read when scraped. Hand-written instead of prom-client's collectDefaultMetrics,
-// which samples the event loop every 10 ms and observes every GC: 2.5 MiB of idle RSS (measured beside
-// the plugin in bench/deviceplugin.bench.ts) for figures a device plugin's operator never reads.
+// A few process metrics for the node-wide daemons, read when scraped. Hand-written instead of
+// prom-client's collectDefaultMetrics, which samples the event loop every 10 ms, observes every GC and
+// loads @opentelemetry/api: 2.5-3 MiB of idle RSS (measured beside each daemon's floor in bench/) for
+// figures an SGX node's operator never reads.
 import { readdirSync } from "node:fs";
-import type { Registry } from "prom-client";
-import Counter from "prom-client/lib/counter.js";
-import Gauge from "prom-client/lib/gauge.js";
+import { Counter, Gauge, type Registry } from "./prom-client-lite.js";
 
 export function registerProcessMetrics(registry: Registry, prefix: string): void {
   const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
