@@ -100,7 +100,10 @@ export function parsePemChain(step: string, what: string, pem: string): Cert[] {
 
 /** Parses PEM blocks split already (e.g. by the quote's certification-data codec), one certificate each. */
 export function parsePemBlocks(step: string, what: string, blocks: readonly string[]): Cert[] {
-  return blocks.map((b, i) => {
+  return blocks.map((block, i) => {
+    // Keyed without trailing whitespace: the codec ends each block with "\n", a bundle's match does not,
+    // and the root recurs in both (a miss would parse it again on every cold verification).
+    const b = block.trimEnd();
     let cert = parsed.get(b);
     if (!cert) {
       try {
