@@ -13,8 +13,7 @@ import type { OpsServer } from "../common/ops-server.js";
 import { QuotingError, type QuotingBackend } from "../quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
 import { VERSION } from "../cli/version.js";
-import { DEFAULT_DCAP_QL_LIBRARY } from "../quoting/dcap/library-path.js";
-import { qeMrEnclave, sharedLibraryVersion, type BackendIdentityProbe, type BuildInfo } from "./build-info.js";
+import type { BuildInfo } from "./build-info.js";
 import { WorkerPoolBackend } from "./pool/worker-pool.js";
 import { SocketInUseError } from "./socket-file.js";
 import { registerKeeperCommand } from "./keeper/cli.js";
@@ -165,6 +164,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   simBuild?.catch(() => undefined);
   const modules = Promise.all([import("./service.js"), import("../common/ops-server.js")]);
   modules.catch(() => undefined);
+  const dcapStarting = simulated ? undefined : startDcap(flags, log);
   const backendStarting: Promise<QuotingBackend & { queueDepth(): number; readiness?(): { ok: boolean; reason?: string } }> = simulated
     ? WorkerPoolBackend.start({
         name: backendName,
@@ -178,13 +178,13 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
       }).catch((err: Error) => {
         throw new CliError(`cannot start the ${backendName} backend: ${err.message}`);
       })
-    : startDcap(flags, log);
+    : dcapStarting!;
   const backend = await backendStarting;
   let helper;
   let ops: (OpsServer & { shutdown(reason: string): void }) | undefined;
   let handedOver = false;
   try {
-    const build = await (simBuild ?? dcapBuildInfo(backend, flags.dcapLibrary ?? DEFAULT_DCAP_QL_LIBRARY));
+    const build = await (simBuild ?? dcapStarting!.then(dcapBuildInfo));
     const [{ startQuoteHelper }] = await modules;
     const kept = flags.socketFromKeeper === undefined ? undefined : await keptSocket(flags.socketFromKeeper, !!flags.keeperFallback, flags.keeperWaitMs, log);
     helper = await startQuoteHelper({
@@ -284,17 +284,9 @@ async function simulatedBuildInfo(simState: string): Promise<BuildInfo> {
   return { version: VERSION, backend: "simulated", backendVersion: `confcom-sim-${VERSION}`, qeIdentity };
 }
 
-/**
- * On DCAP: the library's version from its file name and the QE's MRENCLAVE from its target info. The
- * QE SVN needs a QE report (a BackendIdentityProbe in build-info.ts is the hook for it).
- */
-async function dcapBuildInfo(backend: QuotingBackend, library: string, probe?: BackendIdentityProbe): Promise<BuildInfo> {
-  const [backendVersion, qeIdentity, more] = await Promise.all([
-    sharedLibraryVersion(library),
-    qeMrEnclave(backend).catch(() => "unknown"),
-    probe?.().catch(() => ({})) ?? {},
-  ]);
-  return { version: VERSION, backend: "dcap", backendVersion, qeIdentity, ...more };
+/** On DCAP: what the backend read at its readiness check (the mapped library's version, the QE's MRENCLAVE). */
+function dcapBuildInfo(backend: { describe(): Pick<BuildInfo, "backendVersion" | "qeIdentity"> }): BuildInfo {
+  return { version: VERSION, backend: "dcap", ...backend.describe() };
 }
 
 /** A failed client call as the CLI reports it: the sgx_status_t name first, exit code 1. */

@@ -338,7 +338,7 @@ describe("the fake library behaves as Intel's where it matters", () => {
     assert.match(refused.reason!, /sgx_qe_get_target_info failed with SGX_QL_INTERFACE_UNAVAILABLE \(0xE00D\)/);
     fake.setDevRoot(devices);
     assert.deepEqual(await withDevices.checkReady(), { ok: true });
-    assert.deepEqual(withDevices.describe(), { backendVersion: "1", qeIdentity: FAKE.targetInfo.subarray(0, 32).toString("hex") });
+    assert.deepEqual(withDevices.describe(), { backendVersion: "1", qeIdentity: `mrenclave=${FAKE.targetInfo.subarray(0, 32).toString("hex")}` });
   });
 
   it("refuses with BUSY beyond maxQueue waiting calls", async () => {

@@ -14,6 +14,7 @@ import { QuotingError } from "../../src/quoting/backend.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import { cliEntry } from "../support/paths.js";
 import { buildFakeDcap, buildFakeDcapWithDependency, FAKE, makeDevRoot, type FakeDcap } from "./fake-dcap/fake-dcap.js";
+import { parseBuildInfo } from "../../src/quotehelper/build-info.js";
 
 const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const START_TIMEOUT_MS = 30_000;
@@ -63,13 +64,17 @@ function startDcapHelper(dir: string, args: string[], env: Record<string, string
 }
 
 function readyz(port: number): Promise<{ status: number; body: string }> {
+  return httpGet(`http://127.0.0.1:${port}/readyz`);
+}
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/readyz", timeout: 5_000 }, (res) => {
+    const req = http.get(url, { timeout: 5_000 }, (res) => {
       let body = "";
       res.on("data", (c: Buffer) => (body += c.toString()));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
     });
-    req.on("timeout", () => req.destroy(new Error("/readyz timed out")));
+    req.on("timeout", () => req.destroy(new Error(`${url} timed out`)));
     req.on("error", reject);
   });
 }
@@ -109,6 +114,16 @@ describe("quote-helper --backend dcap, as a process", () => {
     const helper = await startDcapHelper(dir, ["--dcap-library", fake.libraryPath, "--dev-root", fake.devRoot, "--worker-idle-ms", "100", "--min-workers", "0"], fake.env);
     try {
       assert.deepEqual(await readyz(helper.metricsPort), { status: 200, body: "ok\n" });
+      // One description of the backend: what the ready line logs is what /metrics (and `addon status`) says.
+      const ready = jsonLines(helper.log()).find((l) => l.msg === "DCAP backend ready: the QE's target info was read");
+      assert.ok(ready, helper.log());
+      const build = parseBuildInfo((await httpGet(`http://127.0.0.1:${helper.metricsPort}/metrics`)).body);
+      assert.deepEqual(build && { backend: build.backend, backendVersion: build.backendVersion, qeIdentity: build.qeIdentity }, {
+        backend: "dcap",
+        backendVersion: ready.backendVersion,
+        qeIdentity: `mrenclave=${FAKE.targetInfo.subarray(0, 32).toString("hex")}`,
+      });
+      assert.equal(ready.qeIdentity, build!.qeIdentity);
       const client = new AesmQuotingBackend({ socketPath: helper.socket });
       assert.deepEqual((await client.initQuote(KEY)).targetInfo, FAKE.targetInfo);
       assert.equal((await client.getQuote(report(), KEY)).quote.length, FAKE.defaultQuoteSize);

@@ -52,7 +52,7 @@ export interface Readiness {
 export interface DcapDescription {
   /** The library's version from its file name (libsgx_dcap_ql.so.1.23.100.0 -> 1.23.100.0), or "unknown". */
   backendVersion: string;
-  /** The QE's MRENCLAVE (hex, from its target info), or "unknown" before the first successful call. */
+  /** `mrenclave=<hex>` from the QE's target info, or "unknown" before the first successful call. */
   qeIdentity: string;
 }
 
@@ -215,7 +215,7 @@ export class DcapQuotingBackend implements QuotingBackend {
 
   describe(): DcapDescription {
     const version = /\.so\.(\d+(?:\.\d+)*)$/.exec(this.lib.file ?? "")?.[1];
-    return { backendVersion: version ?? "unknown", qeIdentity: this.qeMrEnclave ?? "unknown" };
+    return { backendVersion: version ?? "unknown", qeIdentity: this.qeMrEnclave ? `mrenclave=${this.qeMrEnclave}` : "unknown" };
   }
 
   /** Waits for the library calls queued so far; later calls are refused. The library stays loaded, its QE too. */
