@@ -6,12 +6,9 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import { test } from "node:test";
 import { setTimeout as settle } from "node:timers/promises";
-import { QuoteExClient } from "../../src/aesm/client.js";
-import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import { scale, secs, summary } from "../soak/scale.js";
-import { appReport, platformFixture, quoteLoops, startHelper } from "./support.js";
+import { platformFixture, quoteLoops, startHelper } from "./support.js";
 
-const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const CLIENTS = 4;
 const KILLS = scale(2, 10);
 
@@ -20,11 +17,8 @@ const fx = platformFixture("qh-crash-");
 test(`SIGKILL + restart ${KILLS} times under ${CLIENTS} looping clients: failures of calls in flight <= clients, none once served again`, async () => {
   const socket = path.join(fx.dir, "aesm.socket");
   let helper = await startHelper(fx.platform.dir, socket, ["--workers", "1"]);
-  const client = new QuoteExClient({ socketPath: socket, timeoutMs: 10_000 });
-  const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
-  const quoteSize = await client.getQuoteSizeEx(KEY);
   // Phases: "up" (a helper serves), "down" (killed, the new one not serving yet).
-  const apps = quoteLoops(client, report, quoteSize, CLIENTS);
+  const apps = await quoteLoops(fx.platform, socket, CLIENTS, 10_000);
   const { stats } = apps;
   const restarts: number[] = [];
   try {

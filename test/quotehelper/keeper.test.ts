@@ -9,12 +9,10 @@ import path from "node:path";
 import { test } from "node:test";
 import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
-import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import { cliEntry, repoRoot } from "../support/paths.js";
 import { within } from "../support/timeout.js";
-import { appReport, platformFixture, quoteLoops, rssKiB, runCli, startHelper } from "./support.js";
+import { platformFixture, quoteLoops, rssKiB, runCli, startHelper } from "./support.js";
 
-const KEY = DEFAULT_ECDSA_ATT_KEY_ID;
 const CLIENTS = 4;
 
 const fx = platformFixture("qh-keeper-");
@@ -52,11 +50,8 @@ test("a helper serves the keeper's socket, received over SCM_RIGHTS, and connect
   const idleRss = rssKiB(keeper.child.pid!);
   const flags = ["--workers", "1", "--socket-from-keeper", control];
   let helper = await startHelper(fx.platform.dir, socket, flags);
-  const client = new QuoteExClient({ socketPath: socket, timeoutMs: 15_000 });
   try {
-    const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
-    const quoteSize = await client.getQuoteSizeEx(KEY);
-    const apps = quoteLoops(client, report, quoteSize, CLIENTS);
+    const apps = await quoteLoops(fx.platform, socket, CLIENTS, 15_000);
     const { stats } = apps;
     try {
       await settle(500);
@@ -170,11 +165,8 @@ test("a rollout with keepers: a new pod's keeper takes the path over, its helper
   const helperA = await startHelper(fx.platform.dir, socket, ["--workers", "1", "--socket-from-keeper", controls[0]!]);
   let keeperB: KeeperProcess | undefined;
   let helperB: Awaited<ReturnType<typeof startHelper>> | undefined;
-  const client = new QuoteExClient({ socketPath: socket, timeoutMs: 15_000 });
   try {
-    const report = appReport(fx.platform, (await client.initQuoteEx(KEY, 32)).targetInfo);
-    const quoteSize = await client.getQuoteSizeEx(KEY);
-    const apps = quoteLoops(client, report, quoteSize, CLIENTS);
+    const apps = await quoteLoops(fx.platform, socket, CLIENTS, 15_000);
     const { stats } = apps;
     try {
       await settle(400);

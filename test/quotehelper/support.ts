@@ -6,7 +6,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as settle } from "node:timers/promises";
-import type { QuoteExClient } from "../../src/aesm/client.js";
+import { QuoteExClient } from "../../src/aesm/client.js";
 import { encodeFrame, readFrame } from "../../src/aesm/framing.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import { decodeTargetInfo } from "../../src/sgx/report.js";
@@ -186,11 +186,15 @@ export interface LoopStats {
 }
 
 /**
- * `clients` apps calling GetQuoteEx in a loop (retrying after 20 ms, as an app would) while the test
- * kills and restarts helpers: `down()` at each kill, `up()` once one serves again. Each failure is put
- * down to the phase its call started in.
+ * `clients` apps on the helper at `socket` calling GetQuoteEx in a loop (after InitQuoteEx and
+ * GetQuoteSizeEx, retrying after 20 ms, as an app would) while the test kills and restarts helpers:
+ * `down()` at each kill, `up()` once one serves again. Each failure is put down to the phase its call
+ * started in.
  */
-export function quoteLoops(client: QuoteExClient, report: Buffer, quoteSize: number, clients: number) {
+export async function quoteLoops(platform: SimPlatform, socket: string, clients: number, timeoutMs: number) {
+  const client = new QuoteExClient({ socketPath: socket, timeoutMs });
+  const report = appReport(platform, (await client.initQuoteEx(DEFAULT_ECDSA_ATT_KEY_ID, 32)).targetInfo);
+  const quoteSize = await client.getQuoteSizeEx(DEFAULT_ECDSA_ATT_KEY_ID);
   let phase: "up" | "down" = "up";
   let epoch = 0;
   let running = true;
