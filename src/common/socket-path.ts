@@ -7,7 +7,7 @@
 // the public path. rename replaces whatever name is there (a stale socket, a planted symlink) without
 // following it, and the path never stops existing while a live socket is replaced.
 import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import { promises as fs, renameSync, rmdirSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 
@@ -132,10 +132,16 @@ export async function stageSocket(target: string, bind: (bindPath: string) => Pr
     return {
       bindPath,
       identity,
+      // Synchronous: a rename and an rmdir in the socket's own directory take microseconds, and a device
+      // plugin serving again after a kubelet restart waits on them (a thread-pool round trip each, else).
       publish: async () => {
-        await fs.rename(bindPath, target);
+        renameSync(bindPath, target);
         published = true;
-        await fs.rmdir(priv).catch(() => undefined);
+        try {
+          rmdirSync(priv);
+        } catch {
+          // Already gone, or not empty: nothing of ours to publish is left in it.
+        }
       },
       discard,
     };

@@ -1,10 +1,10 @@
 // Unix-socket files in the device-plugin directory: which file is it (a restarted kubelet re-creates
 // kubelet.sock with a new inode), and serving our own socket path without a path race.
 //
-// The stats and the rename that a kubelet restart waits on are synchronous: on the kubelet's local,
-// root-only directory they take microseconds, where each async call's thread-pool round trip costs
-// milliseconds on a loaded node (p99 1.8 ms against 77 µs measured here), and a restart makes ten of them.
-import { promises as fs, lstatSync, renameSync } from "node:fs";
+// The stats (and StagedSocket's rename) that a kubelet restart waits on are synchronous: on the kubelet's
+// local, root-only directory they take microseconds, where each async call's thread-pool round trip
+// costs milliseconds on a loaded node (p99 1.8 ms against 77 µs measured here), and a restart makes ten.
+import { promises as fs, lstatSync } from "node:fs";
 import path from "node:path";
 import { claimSocketPath, probeSocket, stageSocket, STAGING_DIR_PREFIX, type StagedSocket } from "../common/socket-path.js";
 
@@ -51,26 +51,10 @@ export function stagePluginSocket(file: string, bind: (bindPath: string) => Prom
 export async function publishPluginSocket(file: string, staged: StagedSocket): Promise<FileIdentity> {
   // Only something already at the path needs the probe (a connect); after a kubelet's clean-up nothing is.
   if (fileIdentity(file)) await claimSocketPath(file, IN_USE_HINT);
-  renameSync(staged.bindPath, file);
-  void staged.discard(); // the private directory, empty now
+  await staged.publish();
   const id = fileIdentity(file);
   if (!id) throw new Error(`${file} disappeared as soon as it was served`);
   return id;
-}
-
-/**
- * Serves our socket at `file` in one go: refuses a live one (SocketInUseError) before binding, stages and
- * publishes; on failure nothing of ours is left beside `file`.
- */
-export async function servePluginSocket(file: string, bind: (bindPath: string) => Promise<void>): Promise<FileIdentity> {
-  await claimSocketPath(file, IN_USE_HINT);
-  const staged = await stagePluginSocket(file, bind);
-  try {
-    return await publishPluginSocket(file, staged);
-  } catch (err) {
-    await staged.discard();
-    throw err;
-  }
 }
 
 /**

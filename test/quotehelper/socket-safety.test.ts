@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { listen } from "../../src/common/listen.js";
 import { lstatIdentity, sameFile, stageSocket } from "../../src/common/socket-path.js";
-import { fileIdentity, PLUGIN_SOCKET_MODE, sameFile as samePluginFile, servePluginSocket } from "../../src/deviceplugin/socket-file.js";
+import { fileIdentity, PLUGIN_SOCKET_MODE, publishPluginSocket, sameFile as samePluginFile, stagePluginSocket } from "../../src/deviceplugin/socket-file.js";
 import { scale, summary } from "../soak/scale.js";
 import { simPlatform, startHelper, tempDir } from "./support.js";
 
@@ -100,7 +100,7 @@ test("the device plugin's socket: a planted symlink is replaced, not followed; m
   const target = path.join(dir, "sgx-epc.sock");
   await fs.symlink(victim, target);
   const server = net.createServer();
-  const id = await servePluginSocket(target, (p) => listen(server, { path: p }));
+  const id = await publishPluginSocket(target, await stagePluginSocket(target, (p) => listen(server, { path: p })));
   const st = await fs.lstat(target);
   assert.ok(st.isSocket());
   assert.equal(st.mode & 0o7777, PLUGIN_SOCKET_MODE);
