@@ -96,10 +96,7 @@ export class SlotTable {
   /** Writes `parts` under `code`; false (nothing written) when they do not fit. Does not change the state. */
   write(slot: number, code: number, parts: Parts): boolean {
     const n = parts.bytes.length;
-    if (n > MAX_PARTS) return false;
-    let size = 0;
-    for (const b of parts.bytes) size += b?.length ?? 0;
-    if (size > this.capacity) return false;
+    if (n > MAX_PARTS || partsSize(parts) > this.capacity) return false;
     const w = this.base(slot);
     this.words[w + CODE] = code;
     this.words[w + INT] = parts.int;
@@ -185,6 +182,13 @@ export class SlotTable {
   private base(slot: number): number {
     return CONTROL_WORDS - 2 + slot * SLOT_WORDS;
   }
+}
+
+/** The bytes `parts` take in a slot. */
+export function partsSize(parts: Parts): number {
+  let size = 0;
+  for (const b of parts.bytes) size += b?.length ?? 0;
+  return size;
 }
 
 /** A backend call's value as parts, and back: one case per op. */

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import type { Logger } from "../../common/log.js";
 import { QuotingError, type InitQuoteResult, type QuoteResult, type QuotingBackend } from "../../quoting/backend.js";
-import { OK, OPS, SlotState, SlotTable, resultValue, type BackendOp, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { OK, OPS, partsSize, SlotState, SlotTable, resultValue, type BackendOp, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 export interface WorkerPoolOptions extends Omit<WorkerInit, "slots"> {
   name: string;
@@ -133,8 +133,7 @@ export class WorkerPoolBackend implements QuotingBackend {
   private submit<T>(op: BackendOp, args: Parts): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.closed) return reject(new QuotingError(AesmError.SERVICE_STOPPED, "quoting pool closed"));
-      let size = 0;
-      for (const b of args.bytes) size += b?.length ?? 0;
+      const size = partsSize(args);
       if (size > SLOT_CAPACITY) return reject(new QuotingError(AesmError.PARAMETER_ERROR, `arguments of ${size} bytes exceed ${SLOT_CAPACITY}`));
       const task: Task = { op, args, resolve: resolve as (v: unknown) => void, reject };
       const member = this.leastLoaded();
