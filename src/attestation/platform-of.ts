@@ -26,33 +26,31 @@ export class PlatformResolver {
     try {
       parsed = ParsedQuote.of(quote);
     } catch (e) {
-      if (e instanceof SgxCodecError) return invalid("invalid-quote", `malformed quote: ${e.message}`);
-      throw e;
+      return malformed(e);
     }
     const certification = parsed.quote.signatureData.certification;
     const key = certification.data.toString("latin1");
     let platform = this.cache.get(key);
     if (!platform) {
-      let chain: string[];
-      try {
-        chain = pckChainFromCertData(certification);
-      } catch (e) {
-        if (e instanceof SgxCodecError) return invalid("invalid-quote", `malformed quote: ${e.message}`);
-        throw e;
-      }
       try {
         // As the verifier splits and parses it, so the verifier finds these parses in the certificate cache.
-        const certs = parsePemBlocks("pck-chain", "PCK certificate chain", chain);
+        const certs = parsePemBlocks("pck-chain", "PCK certificate chain", pckChainFromCertData(certification));
         if (certs.length < 2) invalid("invalid-quote", `the quote's PCK chain has ${certs.length} certificate(s); expected leaf, CA and root`);
         const sgx = parseSgxExtension(certs[0]!);
         platform = { fmspc: sgx.fmspc.toString("hex").toUpperCase(), caType: /Platform/.test(certs[1]!.cn) ? "platform" : "processor" };
       } catch (e) {
         if (e instanceof VerificationError) return invalid("invalid-quote", e.message);
-        throw e;
+        return malformed(e);
       }
       if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(key, platform);
     }
     return { parsed, platform };
   }
+}
+
+/** A quote the codec refused is the client's error; anything else is ours. */
+function malformed(e: unknown): never {
+  if (e instanceof SgxCodecError) return invalid("invalid-quote", `malformed quote: ${e.message}`);
+  throw e;
 }
