@@ -57,10 +57,14 @@ export async function publishPluginSocket(file: string, staged: StagedSocket): P
   return id;
 }
 
+/** A staging directory stays empty only between its mkdir and its bind: milliseconds, unless its maker died. */
+export const ABANDONED_EMPTY_STAGING_MS = 60_000;
+
 /**
  * Removes what a crashed plugin left staged in `dir` (its spare servers): private directories of ours
- * (owned by us, mode 0700, not symlinks) holding one socket nobody listens on. A live spare (another
- * loop's) and one still being made (nothing bound in it yet) are left alone. Returns how many went.
+ * (owned by us, mode 0700, not symlinks) holding one socket nobody listens on, or nothing for over
+ * ABANDONED_EMPTY_STAGING_MS (killed between mkdir and bind). A live spare (another loop's) and one
+ * still being made are left alone. Returns how many went.
  */
 export async function removeDeadStagedSockets(dir: string): Promise<number> {
   let removed = 0;
@@ -70,7 +74,9 @@ export async function removeDeadStagedSockets(dir: string): Promise<number> {
     const st = lstatSync(priv, { throwIfNoEntry: false });
     if (!st?.isDirectory() || st.uid !== process.geteuid!() || (st.mode & 0o077) !== 0) continue;
     const inside = await fs.readdir(priv).catch(() => []);
-    if (inside.length !== 1 || (await probeSocket(path.join(priv, inside[0]!))) !== "stale") continue;
+    const abandoned = inside.length === 0 && Date.now() - st.mtimeMs > ABANDONED_EMPTY_STAGING_MS;
+    const dead = inside.length === 1 && (await probeSocket(path.join(priv, inside[0]!))) === "stale";
+    if (!abandoned && !dead) continue;
     await fs.rm(priv, { recursive: true, force: true });
     removed++;
   }

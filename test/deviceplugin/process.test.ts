@@ -5,6 +5,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import { maxDevices } from "../../src/deviceplugin/device-ids.js";
+import { ABANDONED_EMPTY_STAGING_MS } from "../../src/deviceplugin/socket-file.js";
 import { cliEntry } from "../support/paths.js";
 import { allServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
 import { within } from "../support/timeout.js";
@@ -41,15 +42,25 @@ async function staged(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).filter((n) => n.startsWith(".confcom-")).sort();
 }
 
+/** The staging directories that hold their bound socket (a spare is made by mkdir, then bind). */
+async function boundSpares(dir: string): Promise<string[]> {
+  const bound: string[] = [];
+  for (const name of await staged(dir)) {
+    const inside = await fs.readdir(path.join(dir, name)).catch(() => []);
+    if (inside.length === 1) bound.push(name);
+  }
+  return bound;
+}
+
 test("SIGKILL leaves the spare sockets behind; the next start removes them and keeps its own", async () => {
   const rig = await makeRig();
   const args = ["device-plugin", "--simulate", "--sim-epc-mib", "16", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"];
   let child = spawnCli(args);
   try {
     await rig.kubelet.waitFor(allServed(16), 20_000, "registration of the first child");
-    // One spare per resource, staged once the kubelet's stream has its snapshot.
+    // One spare per resource, staged once the kubelet's stream has its snapshot; bound, not just made.
     const deadline = Date.now() + 10_000;
-    while ((await staged(rig.socketDir)).length < 3) {
+    while ((await boundSpares(rig.socketDir)).length < 3) {
       assert.ok(Date.now() < deadline, `spares staged: ${(await staged(rig.socketDir)).join(", ")}`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -57,6 +68,12 @@ test("SIGKILL leaves the spare sockets behind; the next start removes them and k
     child.proc.kill("SIGKILL");
     await within(child.exited, 30_000, "the killed plugin to exit");
     assert.deepEqual(await staged(rig.socketDir), left, "a crash cannot clean up");
+    // Killed between a spare's mkdir and its bind: empty, and older than any staging in progress.
+    const abandoned = path.join(rig.socketDir, ".confcom-abandoned");
+    await fs.mkdir(abandoned, { mode: 0o700 });
+    const longAgo = new Date(Date.now() - 2 * ABANDONED_EMPTY_STAGING_MS);
+    await fs.utimes(abandoned, longAgo, longAgo);
+    left.push(".confcom-abandoned");
     // Something of ours that is not a dead spare stays: an empty one (being made) and a regular file.
     await fs.mkdir(path.join(rig.socketDir, ".confcom-empty"), { mode: 0o700 });
     await fs.mkdir(path.join(rig.socketDir, ".confcom-file"), { mode: 0o700 });
