@@ -20,7 +20,7 @@ import { startChild, stopChild } from "./support/child.js";
 import { timeRestart, type RestartTimes } from "./support/restart-timer.js";
 import { describeRss, medianSettledRss, RSS_COPIES, settledRss, TRACE_GC_FLAG, type SettledRss } from "./support/settled-rss.js";
 import { percentile, ratioResult, timePerOp, type Bench, type BenchResult } from "./harness.js";
-import { DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
+import { DAEMON_NODE_ARGS } from "../src/common/node-options.js";
 
 const RESOURCE = "kubernetes.azure.com/sgx_epc_mem_in_MiB";
 const RESTARTS = 50;
@@ -112,7 +112,7 @@ async function reRegistration(dir: string): Promise<BenchResult[]> {
   const bareKubelet = new SimulatedKubelet({ socketDir: path.join(dir, "rereg-bare") });
   await oursKubelet.start();
   await bareKubelet.start();
-  const nodeArgs = [...DAEMON_NODE_OPTIONS];
+  const nodeArgs = [...DAEMON_NODE_ARGS];
   const children: ChildProcess[] = [];
   try {
     // Errors only on stderr: each restart logs warnings by design (the kubelet closed its stream).
@@ -196,7 +196,7 @@ async function floorRss(dir: string, copy: number): Promise<SettledRss> {
     `server.bindAsync("unix://${path.join(dir, `floor-${copy}.sock`)}", grpc.ServerCredentials.createInsecure(), () => process.stdout.write("ready\\n"));`,
     "setInterval(() => {}, 1 << 30);",
   ].join("\n");
-  const child = spawn(process.execPath, [...DAEMON_NODE_OPTIONS, TRACE_GC_FLAG, "--input-type=module", "-e", script], { cwd: repoRoot, env: daemonEnv, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, TRACE_GC_FLAG, "--input-type=module", "-e", script], { cwd: repoRoot, env: daemonEnv, stdio: ["ignore", "pipe", "inherit"] });
   try {
     const ready = new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on("line", (l) => l === "ready" && resolve());
@@ -216,7 +216,7 @@ async function pluginRss(dir: string, copy: number): Promise<SettledRss> {
   const socketDir = path.join(dir, `rss-${copy}`);
   const kubelet = new SimulatedKubelet({ socketDir });
   await kubelet.start();
-  const args = [...DAEMON_NODE_OPTIONS, TRACE_GC_FLAG, cliEntry, "device-plugin", "--simulate", "--sim-epc-mib", String(IDLE_EPC_MIB), "--socket-dir", socketDir, "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"];
+  const args = [...DAEMON_NODE_ARGS, TRACE_GC_FLAG, cliEntry, "device-plugin", "--simulate", "--sim-epc-mib", String(IDLE_EPC_MIB), "--socket-dir", socketDir, "--metrics-addr", "127.0.0.1:0", "--log-level", "warn"];
   const child = spawn(process.execPath, args, { env: daemonEnv, stdio: ["ignore", "pipe", "ignore"] });
   try {
     return await settledRss(child, kubelet.waitFor((k) => k.allocatable(RESOURCE) === IDLE_EPC_MIB, 60_000, "registration of the 192 GiB child"));
@@ -236,7 +236,7 @@ async function idleRss(dir: string): Promise<BenchResult[]> {
       floor.mib,
       "MiB",
       { max: 1.15 },
-      `both run as the DaemonSet runs the plugin (${DAEMON_NODE_OPTIONS.join(" ")}, plus ${TRACE_GC_FLAG} to see their GCs; GLIBC_TUNABLES=${PLUGIN_ENV.GLIBC_TUNABLES}), ` +
+      `both run as the DaemonSet runs the plugin (${DAEMON_NODE_ARGS.join(" ")}, plus ${TRACE_GC_FLAG} to see their GCs; GLIBC_TUNABLES=${PLUGIN_ENV.GLIBC_TUNABLES}), ` +
         `${RSS_COPIES} of each side by side, each read 3 s after V8's memory-reducing GCs; plugin: ${describeRss(daemon, "registration")}; floor: ${describeRss(floor, "listening")}; ` +
         `the 60 MiB target: ${(daemon.mib / 60).toFixed(2)}x`,
     ),

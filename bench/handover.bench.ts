@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { QuoteExClient } from "../src/aesm/client.js";
-import { DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
+import { DAEMON_NODE_ARGS } from "../src/common/node-options.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID as KEY } from "../src/sgx/constants.js";
 import { decodeTargetInfo } from "../src/sgx/report.js";
 import { ereportBytes } from "../src/sim/enclave/ereport.js";
@@ -23,7 +23,7 @@ const HANDOVERS = 3;
 const RESTARTS = 3;
 
 async function startHelper(state: string, socket: string): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const args = [...DAEMON_NODE_OPTIONS, path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", state, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", "1"];
+  const args = [...DAEMON_NODE_ARGS, path.join(distRoot, "src/cli/main.js"), "quote-helper", "--simulate", "--sim-state", state, "--socket", socket, "--metrics-addr", "127.0.0.1:0", "--workers", "1"];
   const { child } = await startChild(args, /quote helper listening/);
   return { child, exited: new Promise<number | null>((r) => child.once("exit", (code) => r(code))) };
 }

@@ -14,7 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { QuoteExClient } from "../src/aesm/client.js";
 import { decodeResponse, encodeRequest } from "../src/aesm/messages.js";
-import { DAEMON_ENV, DAEMON_NODE_OPTIONS } from "../src/common/node-options.js";
+import { DAEMON_ENV, DAEMON_NODE_ARGS } from "../src/common/node-options.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID as KEY } from "../src/sgx/constants.js";
 import { decodeTargetInfo } from "../src/sgx/report.js";
 import { ereportBytes } from "../src/sim/enclave/ereport.js";
@@ -62,7 +62,7 @@ export default async function bench(): Promise<BenchResult[]> {
     return c;
   };
   const helperArgs = (socket: string, extra: string[], nodeFlags: string[] = []) => [
-    ...DAEMON_NODE_OPTIONS,
+    ...DAEMON_NODE_ARGS,
     ...nodeFlags,
     path.join(distRoot, "src/cli/main.js"),
     "quote-helper",
@@ -81,7 +81,7 @@ export default async function bench(): Promise<BenchResult[]> {
     await child(helperArgs(socket, ["--workers", String(threads), "--max-queue", "1024"]), /quote helper listening/);
     const echoSocket = path.join(dir, "echo.socket");
     const signSocket = path.join(dir, "echo-sign.socket");
-    const echoArgs = (s: string, extra: string[] = []) => [...DAEMON_NODE_OPTIONS, path.join(distRoot, "bench/support/echo-server.js"), s, ...extra];
+    const echoArgs = (s: string, extra: string[] = []) => [...DAEMON_NODE_ARGS, path.join(distRoot, "bench/support/echo-server.js"), s, ...extra];
     await child(echoArgs(echoSocket), /listening/);
     await child(echoArgs(signSocket, ["--sign-threads", String(threads)]), /listening/);
 
@@ -138,7 +138,7 @@ export default async function bench(): Promise<BenchResult[]> {
         `one connection per call on both sides, as libsgx_quote_ex does; the same ${sizeReq.length}-byte request frame from the same client (answer ${sizeAnswer} bytes); median of 5 interleaved rounds; through our QuoteExClient ${fmt(mid(rtts.library))} µs`),
     );
 
-    // Idle: started afresh, its start-up worker retired (--worker-idle-ms 200), read when settled, as its floor.
+    // Idle: started afresh as the DaemonSet starts it (no quoting worker until the first request), read when settled, as its floor.
     const settled = async (args: string[], ready: RegExp) => {
       const { child: c } = await startChild(args, ready, daemonEnv);
       try {
@@ -148,12 +148,12 @@ export default async function bench(): Promise<BenchResult[]> {
       }
     };
     const [idle, floor] = await Promise.all([
-      medianSettledRss((i) => settled(helperArgs(path.join(dir, `idle-${i}.socket`), ["--worker-idle-ms", "200"], [TRACE_GC_FLAG]), /quote helper listening/)),
-      medianSettledRss((i) => settled([...DAEMON_NODE_OPTIONS, TRACE_GC_FLAG, path.join(distRoot, "bench/support/floor.js"), path.join(dir, `floor-${i}.socket`)], /listening/)),
+      medianSettledRss((i) => settled(helperArgs(path.join(dir, `idle-${i}.socket`), [], [TRACE_GC_FLAG]), /quote helper listening/)),
+      medianSettledRss((i) => settled([...DAEMON_NODE_ARGS, TRACE_GC_FLAG, path.join(distRoot, "bench/support/floor.js"), path.join(dir, `floor-${i}.socket`)], /listening/)),
     ]);
     results.push(
-      ratioResult("quote helper idle RSS (workers retired, the default) vs floor", idle.mib, floor.mib, "MiB", { max: 1.15 },
-        `floor: Node + protobuf-es and the AESM schema + a listening socket; both run as the DaemonSet runs the helper (${DAEMON_NODE_OPTIONS.join(" ")}, GLIBC_TUNABLES=${DAEMON_ENV.GLIBC_TUNABLES}; ` +
+      ratioResult("quote helper idle RSS (no quoting worker while idle, the default) vs floor", idle.mib, floor.mib, "MiB", { max: 1.15 },
+        `floor: Node + protobuf-es and the AESM schema + a listening socket; both run as the DaemonSet runs the helper (${DAEMON_NODE_ARGS.join(" ")}, GLIBC_TUNABLES=${DAEMON_ENV.GLIBC_TUNABLES}; ` +
           `plus ${TRACE_GC_FLAG} to see their GCs), ${RSS_COPIES} of each side by side, each read 3 s after V8's memory-reducing GCs; helper: ${describeRss(idle, "listening")}; floor: ${describeRss(floor, "listening")}`),
     );
   } finally {

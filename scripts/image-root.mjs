@@ -9,7 +9,7 @@
 // Expects the tsc output in dist/ (npm run build). Prints the image's USER, WORKDIR and ENTRYPOINT.
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
 
 export const IMAGE_UID = 65532;
@@ -55,7 +55,10 @@ cpSync(path.join(root, "dist/bundle"), app, { recursive: true, dereference: true
 // Relative to where it sits, so the tree runs as well from DIR as from / in the image.
 const bin = path.join(dir, ENTRYPOINT);
 mkdirSync(path.dirname(bin), { recursive: true });
-writeFileSync(bin, `#!/bin/sh\nexec node "$(dirname "$0")/../../..${WORKDIR}/confcom.mjs" "$@"\n`);
+// node's command line takes the flags NODE_OPTIONS may not carry, from NODE_FLAGS_ENV (the DaemonSets
+// set it): split on spaces, never globbed.
+const { NODE_FLAGS_ENV } = await import(pathToFileURL(path.join(root, "dist/src/common/node-options.js")).href);
+writeFileSync(bin, `#!/bin/sh\nset -f\nexec node \${${NODE_FLAGS_ENV}-} "$(dirname "$0")/../../..${WORKDIR}/confcom.mjs" "$@"\n`);
 chmodSync(bin, 0o755);
 
 mkdirSync(path.join(dir, "etc"), { recursive: true });

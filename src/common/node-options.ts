@@ -5,9 +5,19 @@
 // - A 64 MiB old generation (the device plugin's live heap is ~12 MiB after a major GC, measured over
 //   20,000 allocations and 80 kubelet restarts) makes V8 collect before RSS drifts upwards: without it,
 //   V8 defers major GCs and RSS grows by ~2 MiB per 1,000 allocations of garbage.
-// Only options Node accepts in NODE_OPTIONS belong here (`--no-concurrent-recompilation`, which saved
-// ~2 MiB of compiler-thread arenas, is refused there and would stop the daemon from starting).
+// Only options Node accepts in NODE_OPTIONS belong here; the others are DAEMON_NODE_FLAGS.
 export const DAEMON_NODE_OPTIONS = v8HeapOptions({ semiSpaceMiB: 1, oldSpaceMiB: 64 });
+
+// V8 flags Node refuses in NODE_OPTIONS (a daemon given them there would not start), so they go on node's
+// command line: the image's entrypoint puts what NODE_FLAGS_ENV holds there, and the DaemonSets set it.
+// - --no-concurrent-recompilation: optimising compiles run on the thread that asked for them instead of
+//   V8's compiler threads, whose malloc arenas an idle daemon keeps: 2-3 MiB less idle RSS in each
+//   daemon (its floor loses ~1 MiB). The daemons optimise little code, on their hot paths once.
+export const DAEMON_NODE_FLAGS = ["--no-concurrent-recompilation"];
+export const NODE_FLAGS_ENV = "CONFCOM_NODE_FLAGS";
+
+/** node's options before the script, as the DaemonSets run a daemon (for benches and soak tests). */
+export const DAEMON_NODE_ARGS = [...DAEMON_NODE_OPTIONS, ...DAEMON_NODE_FLAGS];
 
 // The admission webhook (limit 192 Mi): half the limit for the old generation, so that V8 collects, and a
 // request over its limits is refused, well before the kernel's OOM killer; a 2 MiB semi-space for bursts of
@@ -21,7 +31,7 @@ export function v8HeapOptions(o: { semiSpaceMiB: number; oldSpaceMiB: number }):
 // glibc's trim and mmap thresholds start at 128 KiB, but once a large mmapped block is freed (a start-up
 // file read, the device plugin's 3.3 MB snapshot) glibc raises both, up to 32 and 64 MiB, and from then on
 // keeps freed memory instead of returning it. Setting the trim threshold fixes both at 128 KiB: an idle
-// daemon 1-3 MiB smaller (the quote helper's retired start-up worker's arena is mostly given back).
+// daemon 1-3 MiB smaller (what a retired quoting worker's arena held is mostly given back).
 const FIXED_MALLOC_THRESHOLDS = "glibc.malloc.trim_threshold=131072";
 
 /** Env of the node-wide daemons with worker threads (the quote helper) and of its socket keeper. */

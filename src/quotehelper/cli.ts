@@ -74,7 +74,7 @@ export function registerQuoteHelperCommands(program: Command, quote: Command, ae
     .option("--qpl-path <file>", "the quote provider library (libdcap_quoteprov.so.1), given to sgx_ql_set_path")
     .option("--dev-root <dir>", "where /dev/sgx_enclave and /dev/sgx_provision are checked for readiness (dcap)", "/")
     .option("--workers <n>", "quoting worker threads (simulated backend; default: the number of cores). dcap quotes in the main process, one call at a time", parseCount("--workers", 256))
-    .option("--min-workers <n>", "quoting workers kept while idle (simulated backend; one always starts to check the backend, then retires); more start under load, up to --workers", parseCount("--min-workers", 256), 0)
+    .option("--min-workers <n>", "quoting workers kept while idle (simulated backend; with 0 the backend is checked at start in the main thread); more start under load, up to --workers", parseCount("--min-workers", 256), 0)
     .option("--worker-idle-ms <ms>", "idle time after which a worker beyond --min-workers exits (simulated backend)", parseCount("--worker-idle-ms"), 30_000)
     .option("--max-queue <n>", "quote requests allowed to wait for a worker (dcap: for the library); beyond, BUSY (18)", parseCount("--max-queue"), 256)
     .option("--max-frame-size <bytes>", "largest request frame accepted", parseCount("--max-frame-size", 0xffffffff), DEFAULT_MAX_REQUEST_FRAME)
@@ -165,7 +165,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   const modules = Promise.all([import("./service.js"), import("../common/ops-server.js")]);
   modules.catch(() => undefined);
   const dcapStarting = simulated ? undefined : startDcap(flags, log);
-  const backendStarting: Promise<QuotingBackend & { queueDepth(): number; readiness?(): { ok: boolean; reason?: string } }> = simulated
+  const backendStarting: Promise<QuotingBackend & { queueDepth(): number; warm?(): Promise<void>; readiness?(): { ok: boolean; reason?: string } }> = simulated
     ? WorkerPoolBackend.start({
         name: backendName,
         module: new URL("./backends/simulated.js", import.meta.url).href,

@@ -41,8 +41,11 @@ export interface QuoteHelperOptions {
   writeTimeoutMs: number;
   maxConnections: number;
   maxUnsentBytes: number;
-  /** Owned by the service from here on: closed by `close()`. */
-  backend: QuotingBackend & { queueDepth?(): number };
+  /**
+   * Owned by the service from here on: closed by `close()`. `warm()`, if it has one, readies it to answer
+   * at once (a pool starts a worker); it is awaited before a handover, whose clients must not wait.
+   */
+  backend: QuotingBackend & { queueDepth?(): number; warm?(): Promise<void> };
   /** What is serving: /metrics, the start-up log and the handover handshake carry it. */
   build: BuildInfo;
   log: Logger;
@@ -190,6 +193,7 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
   try {
     if (predecessor) {
       const old = predecessor;
+      await backend.warm?.();
       const m = await stageServer(socketPath, startFrames, access);
       staging.push(m.staged);
       main = { server: m.server, id: m.staged.identity };

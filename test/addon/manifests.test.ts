@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { DAEMON_NODE_OPTIONS, WEBHOOK_NODE_OPTIONS } from "../../src/common/node-options.js";
+import { DAEMON_NODE_FLAGS, DAEMON_NODE_OPTIONS, NODE_FLAGS_ENV, WEBHOOK_NODE_OPTIONS } from "../../src/common/node-options.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -98,6 +98,7 @@ test("the plugin mounts the kubelet directory, the host's /dev (a Directory, rea
     c.env,
     [
       { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
+      { name: "CONFCOM_NODE_FLAGS", value: "--no-concurrent-recompilation" },
       { name: "GLIBC_TUNABLES", value: "glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1" },
       { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
     ],
@@ -139,6 +140,7 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   assert.equal(keeper.securityContext!.readOnlyRootFilesystem, true);
   const env = [
     { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
+      { name: "CONFCOM_NODE_FLAGS", value: "--no-concurrent-recompilation" },
     { name: "GLIBC_TUNABLES", value: "glibc.malloc.trim_threshold=131072" },
   ];
   assert.deepEqual(c.env, env, "the node daemons' V8 options and fixed malloc thresholds (per-thread arenas: the helper has workers)");
@@ -276,4 +278,24 @@ test("node starts with the NODE_OPTIONS the DaemonSets and the webhook set (Node
     const r = spawnSync(process.execPath, ["-e", "0"], { env: { ...process.env, NODE_OPTIONS: opts.join(" ") }, encoding: "utf8", timeout: 20_000 });
     assert.equal(r.status, 0, `NODE_OPTIONS="${opts.join(" ")}": ${r.stderr}`);
   }
+});
+
+test("every node daemon's container runs node with its flags: NODE_OPTIONS, and the rest on the command line", () => {
+  const containers = renderAddon(testConfig(), tls)
+    .filter((o) => o.kind === "DaemonSet")
+    .flatMap((o) => (o as V1DaemonSet).spec!.template.spec!.containers);
+  assert.ok(containers.length >= 3, "the device plugin, the quote helper and its keeper");
+  for (const c of containers) {
+    const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    assert.equal(env.NODE_OPTIONS, DAEMON_NODE_OPTIONS.join(" "), c.name);
+    assert.equal(env[NODE_FLAGS_ENV], DAEMON_NODE_FLAGS.join(" "), c.name);
+    // As the image's entrypoint runs node (test/image runs the daemons through it).
+    const r = spawnSync(process.execPath, [...env[NODE_FLAGS_ENV]!.split(" "), "-p", "process.execArgv.join(' ')"], { env: { ...process.env, NODE_OPTIONS: env.NODE_OPTIONS }, encoding: "utf8", timeout: 20_000 });
+    assert.equal(r.status, 0, `${c.name}: ${r.stderr}`);
+    assert.ok(r.stdout.includes(DAEMON_NODE_FLAGS.join(" ")), r.stdout);
+  }
+  // What makes them command-line flags: in NODE_OPTIONS, node refuses to start.
+  const refused = spawnSync(process.execPath, ["-e", "0"], { env: { ...process.env, NODE_OPTIONS: DAEMON_NODE_FLAGS.join(" ") }, encoding: "utf8", timeout: 20_000 });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /not allowed in NODE_OPTIONS/);
 });

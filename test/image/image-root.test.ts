@@ -12,7 +12,10 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { nodeDaemonEnv } from "../../src/addon/manifests/common.js";
 import { issueWebhookTls } from "../../src/addon/tls.js";
+import { DAEMON_ENV, DAEMON_NODE_FLAGS } from "../../src/common/node-options.js";
+import { PLUGIN_ENV } from "../../src/deviceplugin/defaults.js";
 import { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
 import { buildFakeDcap, type FakeDcap } from "../quoting/fake-dcap/fake-dcap.js";
 import { repoRoot } from "../support/paths.js";
@@ -62,6 +65,19 @@ function startDaemon(
       }
     });
   });
+}
+
+/** The env a node daemon's DaemonSet gives its container (its fieldRefs aside). */
+function daemonSetEnv(malloc: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(nodeDaemonEnv(malloc).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
+}
+
+/** The entrypoint exec'd node (same pid) with the DaemonSet's command-line flags before the bundle. */
+function assertNodeFlags(child: ChildProcess): void {
+  const argv = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+  assert.match(argv[0]!, /node$/);
+  assert.deepEqual(argv.slice(1, 1 + DAEMON_NODE_FLAGS.length), DAEMON_NODE_FLAGS);
+  assert.match(argv[1 + DAEMON_NODE_FLAGS.length]!, /\/opt\/confcom\/confcom\.mjs$/);
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -140,8 +156,9 @@ describe("every daemon runs from the tree", () => {
     const socketDir = path.join(dir, "device-plugins");
     const kubelet = new SimulatedKubelet({ socketDir });
     await kubelet.start();
-    const dp = await startDaemon(["device-plugin", "--simulate", "--sim-epc-mib", "64", "--socket-dir", socketDir, "--metrics-addr", "127.0.0.1:0", "--no-node-labels"], /serving \/metrics.* on [^:]+:(\d+)/);
+    const dp = await startDaemon(["device-plugin", "--simulate", "--sim-epc-mib", "64", "--socket-dir", socketDir, "--metrics-addr", "127.0.0.1:0", "--no-node-labels"], /serving \/metrics.* on [^:]+:(\d+)/, {}, daemonSetEnv(PLUGIN_ENV));
     try {
+      assertNodeFlags(dp.child);
       await kubelet.waitForRegistration("kubernetes.azure.com/sgx_epc_mem_in_MiB", { timeoutMs: 20_000 });
       await kubelet.waitFor((k) => k.capacity("kubernetes.azure.com/sgx_epc_mem_in_MiB") === 64, 20_000, "64 MiB of EPC");
       assert.equal(await get(Number(dp.match[1]), "/healthz"), 200);
@@ -161,8 +178,9 @@ describe("every daemon runs from the tree", () => {
         ["dcap", ["--backend", "dcap", "--dcap-library", fake.libraryPath, "--dev-root", fake.devRoot]],
       ] as const) {
         const socket = path.join(dir, `${name}.sock`);
-        const qh = await startDaemon(["quote-helper", ...args, "--socket", socket, "--metrics-addr", "127.0.0.1:0"], /quote helper listening/, {}, fake.env);
+        const qh = await startDaemon(["quote-helper", ...args, "--socket", socket, "--metrics-addr", "127.0.0.1:0"], /quote helper listening/, {}, { ...daemonSetEnv(DAEMON_ENV), ...fake.env });
         try {
+          assertNodeFlags(qh.child);
           const { stdout } = await run(entry, ["aesm", "ping", "--socket", socket], { cwd: workdir, env: env(), timeout: 20_000, ...asImageUser });
           assert.match(stdout, /1 attestation key id\(s\) supported/, name);
           const ti = path.join(userDir("out"), `${name}.ti`);

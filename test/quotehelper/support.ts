@@ -61,7 +61,7 @@ export interface HelperProcess {
 }
 
 export interface HelperSpawnOptions {
-  /** V8 flags for the daemon, e.g. the DaemonSet's NODE_OPTIONS (DAEMON_NODE_OPTIONS). */
+  /** node options before the script, e.g. as the DaemonSet runs the daemon (DAEMON_NODE_ARGS). */
   nodeOptions?: readonly string[];
   /** Called with everything the helper has written to stderr so far, on each write (before it serves too). */
   onStderr?: (all: string) => void;

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { threadId } from "node:worker_threads";
 import assert from "node:assert/strict";
 import { AesmError } from "../../src/aesm/error-codes.js";
 import { silentLogger } from "../../src/common/log.js";
@@ -31,13 +32,34 @@ test("starts one worker, grows to `size` under load, and retires extra workers w
   }
 });
 
-test("--min-workers 0: no worker while idle, one starts on demand", async () => {
+test("--min-workers 0: the backend is checked without a worker; one starts on demand and retires when idle", async () => {
   const pool = await start(2, 10, 200, { delayMs: 0 }, 0);
   try {
+    assert.equal(pool.workers(), 0, "no worker started only to check the backend");
+    assert.deepEqual(await pool.supportedAttKeyIds(), [Buffer.alloc(256, 1)]);
+    assert.equal(pool.workers(), 0, "the key ids came with the check");
+    const q = (await pool.getQuote(report(3), key)).quote;
+    assert.equal(q.readUInt32LE(4), 3);
+    assert.notEqual(q.readUInt32LE(0), threadId, "made on a worker thread");
+    assert.ok(pool.workers() >= 1);
     for (let i = 0; i < 50 && pool.workers() > 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(pool.workers(), 0);
-    assert.equal((await pool.getQuote(report(3), key)).quote.readUInt32LE(4), 3);
-    assert.ok(pool.workers() >= 1);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("warm(): a worker is ready when it resolves, once; it still retires when idle", async () => {
+  const pool = await start(2, 10, 300, { delayMs: 0 }, 0);
+  try {
+    assert.equal(pool.workers(), 0);
+    await Promise.all([pool.warm(), pool.warm()]);
+    assert.equal(pool.workers(), 1, "concurrent warm() calls start one worker");
+    await pool.warm();
+    assert.equal(pool.workers(), 1);
+    assert.equal((await pool.getQuote(report(4), key)).quote.readUInt32LE(4), 4);
+    for (let i = 0; i < 50 && pool.workers() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(pool.workers(), 0);
   } finally {
     await pool.close();
   }
@@ -57,8 +79,10 @@ test("a full queue is BUSY at once; backend errors keep their AESM code", async 
   await assert.rejects(pool.getQuote(report(1), key), (e: unknown) => e instanceof QuotingError && e.code === AesmError.SERVICE_STOPPED);
 });
 
-test("a backend that cannot be built fails the start with ENCLAVE_LOAD_ERROR", async () => {
-  await assert.rejects(start(2, 1, 1000, { delayMs: 0, fail: true }), (e: unknown) => e instanceof QuotingError && e.code === AesmError.ENCLAVE_LOAD_ERROR && /no platform here/.test(e.message));
+test("a backend that cannot be built fails the start with ENCLAVE_LOAD_ERROR, checked by a worker or here", async () => {
+  for (const minWorkers of [1, 0]) {
+    await assert.rejects(start(2, 1, 1000, { delayMs: 0, fail: true }, minWorkers), (e: unknown) => e instanceof QuotingError && e.code === AesmError.ENCLAVE_LOAD_ERROR && /no platform here/.test(e.message));
+  }
 });
 
 test("results larger than a slot arrive whole; arguments larger than a slot are refused; errors keep their message", { timeout: 30_000 }, async () => {

@@ -13,7 +13,7 @@ import { setTimeout as settle } from "node:timers/promises";
 import { QuoteExClient } from "../../src/aesm/client.js";
 import { encodeFrame } from "../../src/aesm/framing.js";
 import { encodeRequest } from "../../src/aesm/messages.js";
-import { DAEMON_NODE_OPTIONS } from "../../src/common/node-options.js";
+import { DAEMON_NODE_ARGS } from "../../src/common/node-options.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID as KEY } from "../../src/sgx/constants.js";
 import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { appReport, hwmKiB, metricsText, simPlatform, startHelper, tempDir } from "../quotehelper/support.js";
@@ -50,7 +50,7 @@ function slowReader(socketPath: string, request: Uint8Array): Promise<net.Socket
 }
 
 test(`${SLOW_CLIENTS} slow readers of 1 MiB GetQuoteEx buffers: peak RSS under ${PEAK_BOUND_MIB} MiB, legitimate clients still served`, { timeout: 120_000 }, async () => {
-  const h = await startHelper(platform.dir, path.join(tmp.dir, "mem.socket"), ["--workers", "2", "--read-timeout-ms", "5000"], { nodeOptions: DAEMON_NODE_OPTIONS });
+  const h = await startHelper(platform.dir, path.join(tmp.dir, "mem.socket"), ["--workers", "2", "--read-timeout-ms", "5000"], { nodeOptions: DAEMON_NODE_ARGS });
   const sockets: net.Socket[] = [];
   try {
     const client = new QuoteExClient({ socketPath: h.socket, timeoutMs: 20_000 });

@@ -1,7 +1,7 @@
 // Pieces every add-on object shares: metadata and labels, SGX node targeting, the hardened container.
 import type { V1Affinity, V1Container, V1DaemonSet, V1ObjectMeta, V1PodSpec, V1Probe, V1Toleration } from "@kubernetes/client-node";
 import { ADDON_NAME, type AddonConfig } from "../config.js";
-import { DAEMON_ENV, DAEMON_NODE_OPTIONS, WEBHOOK_NODE_OPTIONS } from "../../common/node-options.js";
+import { DAEMON_ENV, DAEMON_NODE_FLAGS, DAEMON_NODE_OPTIONS, NODE_FLAGS_ENV, WEBHOOK_NODE_OPTIONS } from "../../common/node-options.js";
 
 /** An object the add-on creates: apiVersion, kind and metadata are always set. */
 export interface AddonObject {
@@ -132,11 +132,17 @@ export function sgxNodeDaemonSet(
 }
 
 /**
- * Env of the node-wide daemons: their V8 options and malloc tunables (see src/common/node-options.ts;
+ * Env of the node-wide daemons: their V8 options (NODE_OPTIONS, and the flags the image's entrypoint puts on
+ * node's command line) and malloc tunables (see src/common/node-options.ts;
  * `malloc` is DAEMON_ENV or SINGLE_ARENA_DAEMON_ENV), then `extra`.
  */
 export function nodeDaemonEnv(malloc: Readonly<Record<string, string>> = DAEMON_ENV, extra: NonNullable<V1Container["env"]> = []): NonNullable<V1Container["env"]> {
-  return [{ name: "NODE_OPTIONS", value: DAEMON_NODE_OPTIONS.join(" ") }, ...Object.entries(malloc).map(([name, value]) => ({ name, value })), ...extra];
+  return [
+    { name: "NODE_OPTIONS", value: DAEMON_NODE_OPTIONS.join(" ") },
+    { name: NODE_FLAGS_ENV, value: DAEMON_NODE_FLAGS.join(" ") },
+    ...Object.entries(malloc).map(([name, value]) => ({ name, value })),
+    ...extra,
+  ];
 }
 
 /** The webhook's V8 heap, sized to its 192 Mi limit (see src/common/node-options.ts). */

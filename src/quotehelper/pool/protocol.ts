@@ -8,11 +8,18 @@
 // A slot belongs to one side at a time, handed over by an atomic store of its state (which orders the
 // plain writes of its bytes before it): the pool FREE -> TASK, the worker TASK -> RUNNING -> DONE (or
 // POSTED: a result too large for the slot travels in a message instead), the pool DONE -> FREE.
+import type { QuotingBackend } from "../../quoting/backend.js";
+
 export type BackendOp = "supportedAttKeyIds" | "initQuote" | "quoteSize" | "getQuote";
 export const OPS: readonly BackendOp[] = ["supportedAttKeyIds", "initQuote", "quoteSize", "getQuote"];
 
+/** What `WorkerInit.module` exports. */
+export interface BackendModule {
+  createBackend(options: unknown): QuotingBackend | Promise<QuotingBackend>;
+}
+
 export interface WorkerInit {
-  /** URL of a module exporting `createBackend(options): QuotingBackend | Promise<QuotingBackend>`. */
+  /** URL of a BackendModule. */
   module: string;
   options: unknown;
   /** The slot table (SlotTable.allocate). */

@@ -1,14 +1,16 @@
 // Quote work off the event loop: a QuotingBackend whose operations run on worker threads, each with
 // its own backend instance built from a factory module. Work waits in a bounded queue; past it the
 // caller gets BUSY at once, which Intel's client maps to SGX_ERROR_BUSY (retry later).
-// One worker starts with the pool (so a bad backend fails at start); more start only when work has
-// to wait, up to `size`, and those beyond `minWorkers` retire after `idleMs` without work: each costs
-// ~30 MiB of RSS, which on a many-core node would otherwise be held by a mostly idle service.
+// A bad backend fails at start: one worker starts with the pool, or, with `minWorkers` 0, the backend
+// is built once in this thread and closed (a worker started only to check it and then retired leaves
+// ~1.7 MiB of malloc arena in the idle daemon; the check here, nothing measurable). More workers start
+// only when work has to wait, up to `size`, and those beyond `minWorkers` retire after `idleMs` without
+// work: each costs ~30 MiB of RSS, which on a many-core node would otherwise be held by a mostly idle service.
 import { Worker } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import type { Logger } from "../../common/log.js";
 import { QuotingError, type InitQuoteResult, type QuoteResult, type QuotingBackend } from "../../quoting/backend.js";
-import { OK, OPS, partsSize, SlotState, SlotTable, resultValue, type BackendOp, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { OK, OPS, partsSize, SlotState, SlotTable, resultValue, type BackendModule, type BackendOp, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 export interface WorkerPoolOptions extends Omit<WorkerInit, "slots"> {
   name: string;
@@ -61,6 +63,7 @@ export class WorkerPoolBackend implements QuotingBackend {
   private readonly members: PoolWorker[] = [];
   private readonly queue: Task[] = [];
   private starting = 0;
+  private warming: Promise<void> | undefined;
   private closed = false;
   private wakeScheduled = false;
   // Constant for a given backend and key: cached so these cheap calls never wait behind quotes.
@@ -71,11 +74,12 @@ export class WorkerPoolBackend implements QuotingBackend {
     this.name = opts.name;
   }
 
-  /** Starts `size` workers and resolves once every backend is built, or rejects with the first failure. */
+  /** Resolves once the backend is known to build (in a first worker, or here with `minWorkers` 0), else rejects. */
   static async start(opts: WorkerPoolOptions): Promise<WorkerPoolBackend> {
     const pool = new WorkerPoolBackend(opts);
     try {
-      await pool.spawn();
+      if ((opts.minWorkers ?? 1) > 0) await pool.spawn();
+      else pool.keyIds = Promise.resolve(await checkBackend(opts));
     } catch (err) {
       await pool.close();
       throw err;
@@ -92,6 +96,12 @@ export class WorkerPoolBackend implements QuotingBackend {
 
   workers(): number {
     return this.members.length;
+  }
+
+  /** Resolves once a worker is ready, starting one if none is: for traffic that should not wait for one. */
+  warm(): Promise<void> {
+    if (this.members.length > 0 || this.closed) return Promise.resolve();
+    return (this.warming ??= this.startWorker().finally(() => (this.warming = undefined)));
   }
 
   supportedAttKeyIds(): Promise<Buffer[]> {
@@ -214,10 +224,12 @@ export class WorkerPoolBackend implements QuotingBackend {
 
   /** One more worker; it takes queued work once ready. */
   private grow(): void {
+    this.startWorker().catch((err: Error) => this.opts.log.error({ err: err.message }, "could not start another quoting worker"));
+  }
+
+  private startWorker(): Promise<void> {
     this.starting++;
-    this.spawn()
-      .catch((err: Error) => this.opts.log.error({ err: err.message }, "could not start another quoting worker"))
-      .finally(() => this.starting--);
+    return this.spawn().finally(() => this.starting--);
   }
 
   private spawn(): Promise<void> {
@@ -281,6 +293,24 @@ export class WorkerPoolBackend implements QuotingBackend {
       }, this.opts.idleMs ?? 30_000);
       m.retireTimer.unref();
     }
+  }
+}
+
+/**
+ * Builds the workers' backend in this thread, what a worker's start would prove, and closes it again.
+ * Returns its supported key ids (constant per backend), so that asking for them starts no worker either.
+ */
+async function checkBackend(opts: WorkerPoolOptions): Promise<Buffer[]> {
+  let backend: QuotingBackend;
+  try {
+    backend = await ((await import(opts.module)) as BackendModule).createBackend(opts.options);
+  } catch (err) {
+    throw new QuotingError(AesmError.ENCLAVE_LOAD_ERROR, `quoting backend could not be built: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return await backend.supportedAttKeyIds();
+  } finally {
+    await backend.close();
   }
 }
 
