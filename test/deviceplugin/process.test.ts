@@ -64,10 +64,10 @@ test("SIGKILL leaves the spare sockets behind; the next start removes them and k
       assert.ok(Date.now() < deadline, `spares staged: ${(await staged(rig.socketDir)).join(", ")}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const left = await staged(rig.socketDir);
+    const left = await boundSpares(rig.socketDir);
     child.proc.kill("SIGKILL");
     await within(child.exited, 30_000, "the killed plugin to exit");
-    assert.deepEqual(await staged(rig.socketDir), left, "a crash cannot clean up");
+    assert.deepEqual(await boundSpares(rig.socketDir), left, "a crash cannot clean up");
     // Killed between a spare's mkdir and its bind: empty, and older than any staging in progress.
     const abandoned = path.join(rig.socketDir, ".confcom-abandoned");
     await fs.mkdir(abandoned, { mode: 0o700 });
