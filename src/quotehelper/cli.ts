@@ -165,7 +165,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   const modules = Promise.all([import("./service.js"), import("../common/ops-server.js")]);
   modules.catch(() => undefined);
   const dcapStarting = simulated ? undefined : startDcap(flags, log);
-  const backendStarting: Promise<QuotingBackend & { queueDepth(): number; warm?(): Promise<void>; readiness?(): { ok: boolean; reason?: string } }> = simulated
+  const backendStarting: Promise<QuotingBackend & { queueDepth(): number; workers?(): number; warm?(): Promise<void>; readiness?(): { ok: boolean; reason?: string } }> = simulated
     ? WorkerPoolBackend.start({
         name: backendName,
         module: new URL("./backends/simulated.js", import.meta.url).href,

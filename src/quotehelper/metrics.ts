@@ -13,6 +13,8 @@ export interface QuoteHelperMetrics {
 export interface MetricsSources {
   queueDepth(): number;
   connections(): number;
+  /** Quoting worker threads running, for a backend that has them. */
+  workers?(): number;
 }
 
 export function createMetrics(sources: MetricsSources): QuoteHelperMetrics {
@@ -48,6 +50,17 @@ export function createMetrics(sources: MetricsSources): QuoteHelperMetrics {
       this.set(sources.connections());
     },
   });
+  const workers = sources.workers?.bind(sources);
+  if (workers) {
+    new Gauge({
+      name: "confcom_quotehelper_quoting_workers",
+      help: "Quoting worker threads running (started by requests, retired after --worker-idle-ms without work)",
+      registers: [registry],
+      collect() {
+        this.set(workers());
+      },
+    });
+  }
   const dropped = new Counter({
     name: "confcom_quotehelper_connections_dropped_total",
     help: "Connections closed without (all of) an answer, by reason: evicted-idle, refused-at-limit, shed-slow-reader, write-timeout, timeout, truncated, too-large, socket-error",

@@ -45,7 +45,7 @@ export interface QuoteHelperOptions {
    * Owned by the service from here on: closed by `close()`. `warm()`, if it has one, readies it to answer
    * at once (a pool starts a worker); it is awaited before a handover, whose clients must not wait.
    */
-  backend: QuotingBackend & { queueDepth?(): number; warm?(): Promise<void> };
+  backend: QuotingBackend & { queueDepth?(): number; workers?(): number; warm?(): Promise<void> };
   /** What is serving: /metrics, the start-up log and the handover handshake carry it. */
   build: BuildInfo;
   log: Logger;
@@ -115,6 +115,7 @@ export async function startQuoteHelper(opts: QuoteHelperOptions): Promise<QuoteH
   const metrics = createMetrics({
     queueDepth: () => backend.queueDepth?.() ?? 0,
     connections: () => [...frameServers].reduce((n, s) => n + s.connections(), 0),
+    ...(backend.workers && { workers: () => backend.workers!() }),
   });
   const sock = createSocketMetrics(metrics.registry, opts.build);
   const handle = createDispatcher({ backend, supportedKeyIds }, log, metrics);

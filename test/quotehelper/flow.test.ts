@@ -20,7 +20,7 @@ before(async () => {
   const init = await runCli(["sim", "init", "--state", state, "--log-level", "warn"]);
   assert.equal(init.code, 0, init.stderr);
   platform = await loadSimPlatform(state);
-  helper = await startHelper(platform.dir, path.join(tmp.dir, "aesm.socket"), ["--workers", "1"]);
+  helper = await startHelper(platform.dir, path.join(tmp.dir, "aesm.socket"), ["--workers", "1", "--worker-idle-ms", "600000"]);
 });
 after(async () => {
   assert.equal(await helper.stop(), 0);
@@ -75,6 +75,7 @@ test("/healthz and /readyz answer 200 while serving; /metrics counts requests by
   assert.match(text, /confcom_quotehelper_request_duration_seconds_count\{type="initQuoteEx"\} [1-9]/);
   assert.match(text, /confcom_quotehelper_queue_depth 0/);
   assert.match(text, /confcom_quotehelper_requests_in_flight 0/);
+  assert.match(text, /^confcom_quotehelper_quoting_workers [1-9]$/m, "the quotes above started a worker (kept: --worker-idle-ms 600000)");
   // the shared hand-written process metrics, read at scrape time (not prom-client's default set)
   assert.match(text, /^confcom_quotehelper_process_resident_memory_bytes [1-9]\d{6,}$/m);
   assert.match(text, /^confcom_quotehelper_process_cpu_seconds_total \d/m);
