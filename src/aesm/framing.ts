@@ -31,11 +31,12 @@ export interface WireFrame {
   tail: Uint8Array;
 }
 
-const EMPTY = new Uint8Array(0);
+/** A frame part with nothing in it (a WireFrame's tail, mostly). */
+export const EMPTY_BYTES = new Uint8Array(0);
 
 /** `payload` framed, in one buffer. */
 export function wireFrame(payload: Uint8Array): WireFrame {
-  return { head: encodeFrame(payload), zeros: 0, tail: EMPTY };
+  return { head: encodeFrame(payload), zeros: 0, tail: EMPTY_BYTES };
 }
 
 /** Bytes of the whole frame, length prefix included. */

@@ -3,7 +3,7 @@
 // client sets buf_size only when non-zero). Used by both the quote helper and QuoteExClient.
 import { create, fromBinary, isFieldSet, toBinary, type DescMessage, type Message } from "@bufbuild/protobuf";
 import { RequestSchema, ResponseSchema, type Request, type Response } from "../gen/aesm/messages_pb.js";
-import { FRAME_HEADER_SIZE, wireFrame, type WireFrame } from "./framing.js";
+import { EMPTY_BYTES, FRAME_HEADER_SIZE, wireFrame, type WireFrame } from "./framing.js";
 import { ALL_KINDS, REQUEST_KINDS, type LegacyKind, type RequestKind } from "./kinds.js";
 
 /** proto2 `required` in protobuf-es descriptors (FeatureSet.FieldPresence.LEGACY_REQUIRED). */
@@ -169,15 +169,14 @@ function encodeGetQuoteExResponse(res: GetQuoteExResponse): WireFrame {
     head.set(quote, at);
     at += quote.length;
   }
-  if (qeReportInfo === undefined) return { head, zeros, tail: EMPTY };
+  if (qeReportInfo === undefined) return { head, zeros, tail: EMPTY_BYTES };
   if (zeros > 0) return { head, zeros, tail: bytesField(0x1a, qeReportInfo) };
   head[at++] = 0x1a;
   at = writeVarint(head, at, qeReportInfo.length);
   head.set(qeReportInfo, at);
-  return { head, zeros, tail: EMPTY };
+  return { head, zeros, tail: EMPTY_BYTES };
 }
 
-const EMPTY = new Uint8Array(0);
 
 function bytesFieldHeader(tag: number, len: number): Buffer {
   const h = Buffer.allocUnsafe(1 + varintSize(len));
