@@ -10,6 +10,7 @@ import { QuoteExClient, QuoteExError } from "../../src/aesm/client.js";
 import { SgxStatus } from "../../src/aesm/error-codes.js";
 import { encodeFrame } from "../../src/aesm/framing.js";
 import { encodeRequest } from "../../src/aesm/messages.js";
+import { DAEMON_NODE_ARGS } from "../../src/common/node-options.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../../src/sgx/constants.js";
 import type { SimPlatform } from "../../src/sim/platform/types.js";
 import { appReport, openFds, rawCall, rssKiB, simPlatform, startHelper, tempDir, type HelperProcess } from "../quotehelper/support.js";
@@ -45,7 +46,8 @@ before(async () => {
 after(() => tmp.cleanup());
 
 async function helperFor(name: string): Promise<HelperProcess> {
-  const h = await startHelper(platform.dir, path.join(tmp.dir, `${name}.socket`), ["--workers", String(WORKERS), "--max-queue", "1024", "--read-timeout-ms", "1000"]);
+  // Run with the DaemonSet's V8 options, so that the RSS bounds below are the ones a node sees.
+  const h = await startHelper(platform.dir, path.join(tmp.dir, `${name}.socket`), ["--workers", String(WORKERS), "--max-queue", "1024", "--read-timeout-ms", "1000"], { nodeOptions: DAEMON_NODE_ARGS });
   const c = new QuoteExClient({ socketPath: h.socket });
   report ??= appReport(platform, (await c.initQuoteEx(KEY, 32)).targetInfo);
   quoteSize ??= await c.getQuoteSizeEx(KEY);
