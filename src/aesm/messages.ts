@@ -177,7 +177,6 @@ function encodeGetQuoteExResponse(res: GetQuoteExResponse): WireFrame {
   return { head, zeros, tail: EMPTY_BYTES };
 }
 
-
 function bytesFieldHeader(tag: number, len: number): Buffer {
   const h = Buffer.allocUnsafe(1 + varintSize(len));
   h[0] = tag;

@@ -10,7 +10,8 @@ import { addDaemonOptions, type DaemonOptions } from "../cli/daemon-options.js";
 import { CliError, parseCount } from "../cli/errors.js";
 import { createLogger } from "../common/log.js";
 import type { OpsServer } from "../common/ops-server.js";
-import { QuotingError, type QuotingBackend } from "../quoting/backend.js";
+import { QuotingError } from "../quoting/backend.js";
+import type { QuoteHelperOptions } from "./service.js";
 import { DEFAULT_ECDSA_ATT_KEY_ID } from "../sgx/constants.js";
 import { VERSION } from "../cli/version.js";
 import type { BuildInfo } from "./build-info.js";
@@ -165,7 +166,7 @@ async function runQuoteHelper(flags: QuoteHelperFlags): Promise<void> {
   const modules = Promise.all([import("./service.js"), import("../common/ops-server.js")]);
   modules.catch(() => undefined);
   const dcapStarting = simulated ? undefined : startDcap(flags, log);
-  const backendStarting: Promise<QuotingBackend & { queueDepth(): number; workers?(): number; warm?(): Promise<void>; readiness?(): { ok: boolean; reason?: string } }> = simulated
+  const backendStarting: Promise<QuoteHelperOptions["backend"] & { queueDepth(): number; readiness?(): { ok: boolean; reason?: string } }> = simulated
     ? WorkerPoolBackend.start({
         name: backendName,
         module: new URL("./backends/simulated.js", import.meta.url).href,
