@@ -86,14 +86,14 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the CLI; `env` entries override the inherited environment, `undefined` removes one. */
-export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): Child {
+/** Runs the CLI; `env` entries override the inherited environment, `undefined` removes one; `nodeArgs` go before the script. */
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}, nodeArgs: readonly string[] = []): Child {
   const childEnv = { ...process.env };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
-  const proc = spawn(process.execPath, [cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"], env: childEnv });
+  const proc = spawn(process.execPath, [...nodeArgs, cliEntry, ...args], { stdio: ["ignore", "pipe", "pipe"], env: childEnv });
   let err = "";
   const waiters: Array<() => void> = [];
   proc.stderr!.on("data", (b: Buffer) => {

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "../deviceplugin/helpers.js";
 import { rssKiB } from "../quotehelper/support.js";
 import { mib, scale, secs, summary } from "./scale.js";
-import { DAEMON_NODE_OPTIONS } from "../../src/common/node-options.js";
+import { DAEMON_NODE_ARGS } from "../../src/common/node-options.js";
 import { PLUGIN_ENV } from "../../src/deviceplugin/defaults.js";
 import { within } from "../support/timeout.js";
 
@@ -18,10 +18,7 @@ const MAX_PER_POD = EPC / PARALLEL;
 test(`device plugin: ${RESTARTS} kubelet restarts and ${ALLOCATIONS} allocations, no registration lost`, { timeout: scale(120_000, 1_800_000) }, async () => {
   const rig = await makeRig();
   // Run as the DaemonSet runs it, so the RSS bound below is the one a node sees.
-  const plugin = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", String(EPC), "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"], {
-    NODE_OPTIONS: DAEMON_NODE_OPTIONS.join(" "),
-    ...PLUGIN_ENV,
-  });
+  const plugin = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", String(EPC), "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"], PLUGIN_ENV, DAEMON_NODE_ARGS);
   const t0 = Date.now();
   let allocated = 0;
   let wrong = 0;
