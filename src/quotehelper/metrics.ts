@@ -50,14 +50,13 @@ export function createMetrics(sources: MetricsSources): QuoteHelperMetrics {
       this.set(sources.connections());
     },
   });
-  const workers = sources.workers?.bind(sources);
-  if (workers) {
+  if (sources.workers) {
     new Gauge({
       name: "confcom_quotehelper_quoting_workers",
       help: "Quoting worker threads running (started by requests, retired after --worker-idle-ms without work)",
       registers: [registry],
       collect() {
-        this.set(workers());
+        this.set(sources.workers!());
       },
     });
   }

@@ -14,8 +14,13 @@ export type BackendOp = "supportedAttKeyIds" | "initQuote" | "quoteSize" | "getQ
 export const OPS: readonly BackendOp[] = ["supportedAttKeyIds", "initQuote", "quoteSize", "getQuote"];
 
 /** What `WorkerInit.module` exports. */
-export interface BackendModule {
+interface BackendModule {
   createBackend(options: unknown): QuotingBackend | Promise<QuotingBackend>;
+}
+
+/** Imports a BackendModule and builds its backend: what each worker does, and the pool's check at start. */
+export async function loadBackend(module: string, options: unknown): Promise<QuotingBackend> {
+  return ((await import(module)) as BackendModule).createBackend(options);
 }
 
 export interface WorkerInit {

@@ -10,7 +10,7 @@ import { Worker } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import type { Logger } from "../../common/log.js";
 import { QuotingError, type InitQuoteResult, type QuoteResult, type QuotingBackend } from "../../quoting/backend.js";
-import { OK, OPS, partsSize, SlotState, SlotTable, resultValue, type BackendModule, type BackendOp, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { loadBackend, OK, OPS, partsSize, SlotState, SlotTable, resultValue, type BackendOp, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 export interface WorkerPoolOptions extends Omit<WorkerInit, "slots"> {
   name: string;
@@ -303,7 +303,7 @@ export class WorkerPoolBackend implements QuotingBackend {
 async function checkBackend(opts: WorkerPoolOptions): Promise<Buffer[]> {
   let backend: QuotingBackend;
   try {
-    backend = await ((await import(opts.module)) as BackendModule).createBackend(opts.options);
+    backend = await loadBackend(opts.module, opts.options);
   } catch (err) {
     throw new QuotingError(AesmError.ENCLAVE_LOAD_ERROR, `quoting backend could not be built: ${err instanceof Error ? err.message : String(err)}`);
   }

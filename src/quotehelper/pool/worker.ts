@@ -3,7 +3,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { AesmError } from "../../aesm/error-codes.js";
 import { QuotingError, type QuotingBackend } from "../../quoting/backend.js";
-import { OK, OPS, SlotState, SlotTable, resultParts, type BackendModule, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
+import { OK, OPS, SlotState, SlotTable, loadBackend, resultParts, type Parts, type WorkerInit, type WorkerMessage } from "./protocol.js";
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
@@ -72,8 +72,7 @@ function serve(backend: QuotingBackend, slots: SlotTable): void {
 }
 
 try {
-  const mod = (await import(init.module)) as BackendModule;
-  serve(await mod.createBackend(init.options), new SlotTable(init.slots));
+  serve(await loadBackend(init.module, init.options), new SlotTable(init.slots));
   post({ type: "ready" });
 } catch (err) {
   post({ type: "failed", message: err instanceof Error ? err.message : String(err) });
