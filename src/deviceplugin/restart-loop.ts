@@ -114,7 +114,10 @@ export class RestartLoop {
     return this.socketPath;
   }
 
-  /** Serves the socket (throwing if another server holds it), then keeps registering in the background. */
+  /**
+   * Serves the socket (throwing if another server holds it), then keeps registering in the background. A
+   * kubelet starting meanwhile may take the socket as soon as it is served; the loop serves it again.
+   */
   async start(): Promise<void> {
     mkdirSync(this.o.socketDir, { recursive: true, mode: 0o750 });
     const leftovers = await removeDeadStagedSockets(this.o.socketDir);
@@ -290,6 +293,7 @@ export class RestartLoop {
 
   private async publish(next: StagedServer): Promise<void> {
     try {
+      // null: a kubelet's clean-up took it at once; the next reconcile serves again.
       this.served = await publishPluginSocket(this.socketPath, next.socket);
     } catch (err) {
       await this.discard(next);

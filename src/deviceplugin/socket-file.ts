@@ -46,15 +46,15 @@ export function stagePluginSocket(file: string, bind: (bindPath: string) => Prom
 
 /**
  * Puts a staged socket at `file`: refuses a live one there (SocketInUseError) and renames it into place.
- * Returns its identity as published (the rename changed its ctime). The caller discards it on failure.
+ * Returns its identity as published (the rename changed its ctime), or null when it was removed at once:
+ * a kubelet starting up cleans the directory, which is no error, only a reason to serve again after it.
+ * The caller discards it on failure.
  */
-export async function publishPluginSocket(file: string, staged: StagedSocket): Promise<FileIdentity> {
+export async function publishPluginSocket(file: string, staged: StagedSocket): Promise<FileIdentity | null> {
   // Only something already at the path needs the probe (a connect); after a kubelet's clean-up nothing is.
   if (fileIdentity(file)) await claimSocketPath(file, IN_USE_HINT);
   await staged.publish();
-  const id = fileIdentity(file);
-  if (!id) throw new Error(`${file} disappeared as soon as it was served`);
-  return id;
+  return fileIdentity(file);
 }
 
 /** A staging directory stays empty only between its mkdir and its bind: milliseconds, unless its maker died. */

@@ -1,6 +1,7 @@
 // The restart loop against a simulated kubelet that restarts, starts late, or dies leaving a stale socket.
 // Every path is bounded at what the README promises: serving and registering again within a second.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
@@ -229,6 +230,33 @@ test("after a kubelet restart the socket served is the spare staged beforehand (
   } finally {
     await loop.stop();
     assert.deepEqual(await spares(), [], "stop leaves no spare behind");
+    await rig.cleanup();
+  }
+});
+
+test("a kubelet's clean-up taking our socket the moment it is served (a kubelet starting with the plugin): start does not fail, and the plugin registers once it ends", async () => {
+  const rig = await makeRig();
+  const rm = new SgxResourceManager({ resourceName: RESOURCE, devices: EPC, provision: "none", nodes: await findSgxDeviceNodes(rig.devRoot), epcEnv: true });
+  const socket = path.join(rig.socketDir, "taken.sock");
+  // Another process, as a kubelet's clean-up is: it removes our socket as soon as it exists, so a start
+  // finds it gone between the rename that serves it and the look that follows (a plugin that called that
+  // an error exited, and a kubelet restarting just then left the node with no plugin).
+  const cleaner = spawn(process.execPath, ["-e", `const fs = require("fs"); for (;;) { try { fs.unlinkSync(${JSON.stringify(socket)}); } catch {} }`], { stdio: "ignore" });
+  const loops: RestartLoop[] = [];
+  try {
+    await new Promise((r) => setTimeout(r, 200)); // the cleaner is running
+    for (let i = 0; i < 10; i++) {
+      const loop = new RestartLoop({ socketDir: rig.socketDir, socketName: "taken.sock", rm, log: silentLogger(), metrics: new DevicePluginMetrics(), backoffMaxMs: 20 });
+      loops.push(loop);
+      await loop.start();
+      if (i < 9) await loops.pop()!.stop();
+    }
+    cleaner.kill("SIGKILL");
+    await rig.kubelet.waitFor((k) => k.registrationCount(RESOURCE) >= 1 && k.allocatable(RESOURCE) === EPC, 10_000, "registration after the clean-up ended");
+    assert.ok((await fs.lstat(socket)).isSocket());
+  } finally {
+    cleaner.kill("SIGKILL");
+    for (const loop of loops) await loop.stop();
     await rig.cleanup();
   }
 });
