@@ -1,5 +1,5 @@
 // A test double loaded by pool workers: quotes take `delayMs`, say which thread made them and for which
-// report, and are `quoteBytes` long (default 8).
+// report, and are `quoteBytes` long (default 8). A report starting 0xfd ends the worker's thread, as a crash.
 import { threadId } from "node:worker_threads";
 import { AesmError } from "../../src/aesm/error-codes.js";
 import { QuotingError, type QuotingBackend } from "../../src/quoting/backend.js";
@@ -14,6 +14,7 @@ export function createBackend(options: { delayMs: number; fail?: boolean; quoteB
     quoteSize: async () => 8,
     getQuote: async (report) => {
       if (report[0] === 0xff) throw new QuotingError(AesmError.INVALID_REPORT, "forged");
+      if (report[0] === 0xfd) process.exit(3);
       if (report[0] === 0xfe) throw new Error(`no quote for report ${report.subarray(0, 4).toString("hex")}`);
       await busy(options.delayMs);
       const quote = Buffer.alloc(Math.max(8, options.quoteBytes ?? 8), report[1]);

@@ -65,6 +65,19 @@ test("warm(): a worker is ready when it resolves, once; it still retires when id
   }
 });
 
+test("a crashed worker is replaced once: work that arrives while the replacement starts does not grow the pool past its size", async () => {
+  const pool = await start(1, 100, 60_000, { delayMs: 5 });
+  try {
+    await assert.rejects(pool.getQuote(report(0xfd), key), (err: QuotingError) => err.code === AesmError.ENCLAVE_LOST);
+    assert.equal(pool.workers(), 0, "the crashed worker is gone; its replacement is starting");
+    const quotes = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.getQuote(report(i), key)));
+    quotes.forEach((q, i) => assert.equal(q.quote.readUInt32LE(4), i));
+    assert.equal(pool.workers(), 1, "one worker, the replacement, as --workers 1 says");
+  } finally {
+    await pool.close();
+  }
+});
+
 test("a full queue is BUSY at once; backend errors keep their AESM code", async () => {
   const pool = await start(1, 2);
   try {

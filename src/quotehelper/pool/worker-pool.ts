@@ -268,7 +268,8 @@ export class WorkerPoolBackend implements QuotingBackend {
         for (const m of this.members) this.pump(m);
         if (!this.closed && !member.retired) {
           this.opts.log.warn({ code }, "quoting worker exited; starting a new one");
-          this.spawn().catch((err: Error) => this.opts.log.error({ err: err.message }, "could not replace a quoting worker"));
+          // Counted as starting, so that work arriving meanwhile does not grow the pool past its size.
+          if (this.members.length + this.starting < this.opts.size) this.startWorker().catch((err: Error) => this.opts.log.error({ err: err.message }, "could not replace a quoting worker"));
         }
       });
     });
