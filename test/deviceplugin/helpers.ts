@@ -84,6 +84,8 @@ export interface Child {
   /** Resolves with the first stderr JSON log line satisfying `pred`. */
   waitForLog(pred: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `p`, or a rejection naming `what` and the exit as soon as the process exits first (not after `p`'s own timeout). */
+  running<T>(p: Promise<T>, what: string): Promise<T>;
 }
 
 /** Runs the CLI; `env` entries override the inherited environment, `undefined` removes one; `nodeArgs` go before the script. */
@@ -113,6 +115,8 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
     proc,
     stderr: () => err,
     exited,
+    running: (p, what) =>
+      Promise.race([p, exited.then(({ code, signal }) => Promise.reject(new Error(`the process exited (${signal ?? code}) while waiting for ${what}; stderr:\n${err}`)))]),
     waitForLog(pred, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const check = () => {

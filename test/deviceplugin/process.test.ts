@@ -7,14 +7,14 @@ import { test } from "node:test";
 import { maxDevices } from "../../src/deviceplugin/device-ids.js";
 import { ABANDONED_EMPTY_STAGING_MS } from "../../src/deviceplugin/socket-file.js";
 import { cliEntry } from "../support/paths.js";
-import { allServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli } from "./helpers.js";
+import { allServed, httpGet, makeRig, opsPort, RESOURCE, spawnCli, type Child, type Rig } from "./helpers.js";
 import { within } from "../support/timeout.js";
 
 test("SIGTERM: streams end, socket removed, exit 0", async () => {
   const rig = await makeRig();
   const child = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", "128", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
   try {
-    await rig.kubelet.waitFor(allServed(128), 20_000, "registration of the child");
+    await untilServed(child, rig, 128, "registration of the child");
     const port = await opsPort(child);
     assert.equal((await httpGet(port, "/readyz")).status, 200);
     const socket = path.join(rig.socketDir, "sgx-epc.sock");
@@ -37,6 +37,9 @@ test("SIGTERM: streams end, socket removed, exit 0", async () => {
   }
 });
 
+/** Every resource served with `epcMiB` EPC devices, failing at once (with its log) if the plugin exits first. */
+const untilServed = (child: Child, rig: Rig, epcMiB: number, what: string) => child.running(rig.kubelet.waitFor(allServed(epcMiB), 20_000, what), what);
+
 /** The private staging directories (spare servers) in the kubelet's directory. */
 async function staged(dir: string): Promise<string[]> {
   return (await fs.readdir(dir)).filter((n) => n.startsWith(".confcom-")).sort();
@@ -57,7 +60,7 @@ test("SIGKILL leaves the spare sockets behind; the next start removes them and k
   const args = ["device-plugin", "--simulate", "--sim-epc-mib", "16", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"];
   let child = spawnCli(args);
   try {
-    await rig.kubelet.waitFor(allServed(16), 20_000, "registration of the first child");
+    await untilServed(child, rig, 16, "registration of the first child");
     // One spare per resource, staged once the kubelet's stream has its snapshot; bound, not just made.
     const deadline = Date.now() + 10_000;
     while ((await boundSpares(rig.socketDir)).length < 3) {
@@ -81,7 +84,7 @@ test("SIGKILL leaves the spare sockets behind; the next start removes them and k
     child = spawnCli(args);
     await child.waitForLog((l) => l.msg === "removed spare plugin sockets a previous run left behind");
     await rig.kubelet.restart();
-    await rig.kubelet.waitFor(allServed(16), 20_000, "registration of the second child");
+    await untilServed(child, rig, 16, "registration of the second child");
     const now = await staged(rig.socketDir);
     for (const d of left) assert.ok(!now.includes(d), `${d} of the killed plugin is still there (left ${left.join(", ")}; now ${now.join(", ")})`);
     assert.ok(now.includes(".confcom-empty") && now.includes(".confcom-file"), now.join(", "));
@@ -178,7 +181,7 @@ test("--provision-devices 0: the provision resource is not registered, its socke
   const rig = await makeRig();
   const child = spawnCli(["device-plugin", "--simulate", "--sim-epc-mib", "16", "--provision-devices", "0", "--socket-dir", rig.socketDir, "--metrics-addr", "127.0.0.1:0"]);
   try {
-    await rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === 16 && k.allocatable("kubernetes.azure.com/sgx_enclave") === 110, 20_000, "EPC and enclave");
+    await child.running(rig.kubelet.waitFor((k) => k.allocatable(RESOURCE) === 16 && k.allocatable("kubernetes.azure.com/sgx_enclave") === 110, 20_000, "EPC and enclave"), "EPC and enclave");
     const port = await opsPort(child);
     assert.equal((await httpGet(port, "/readyz")).status, 200);
     assert.equal(rig.kubelet.registrationCount("kubernetes.azure.com/sgx_provision"), 0);
