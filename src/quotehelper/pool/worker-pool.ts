@@ -148,7 +148,7 @@ export class WorkerPoolBackend implements QuotingBackend {
       const task: Task = { op, args, resolve: resolve as (v: unknown) => void, reject };
       const member = this.leastLoaded();
       if (member && member.busy === 0) return this.assign(member, task);
-      const canGrow = this.members.length + this.starting < this.opts.size;
+      const canGrow = this.hasRoom();
       if (canGrow) this.grow();
       const waiting = this.queueDepth();
       if (waiting >= this.opts.maxQueue)
@@ -222,6 +222,11 @@ export class WorkerPoolBackend implements QuotingBackend {
     this.pump(m);
   }
 
+  /** Fewer workers running and starting than `size`. */
+  private hasRoom(): boolean {
+    return this.members.length + this.starting < this.opts.size;
+  }
+
   /** One more worker; it takes queued work once ready. */
   private grow(): void {
     this.startWorker().catch((err: Error) => this.opts.log.error({ err: err.message }, "could not start another quoting worker"));
@@ -269,7 +274,7 @@ export class WorkerPoolBackend implements QuotingBackend {
         if (!this.closed && !member.retired) {
           this.opts.log.warn({ code }, "quoting worker exited; starting a new one");
           // Counted as starting, so that work arriving meanwhile does not grow the pool past its size.
-          if (this.members.length + this.starting < this.opts.size) this.startWorker().catch((err: Error) => this.opts.log.error({ err: err.message }, "could not replace a quoting worker"));
+          if (this.hasRoom()) this.startWorker().catch((err: Error) => this.opts.log.error({ err: err.message }, "could not replace a quoting worker"));
         }
       });
     });
