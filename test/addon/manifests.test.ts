@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { DAEMON_NODE_FLAGS, DAEMON_NODE_OPTIONS, NODE_FLAGS_ENV, WEBHOOK_NODE_OPTIONS } from "../../src/common/node-options.js";
+import { literalEnv } from "../support/container-env.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -140,7 +141,7 @@ test("the quote helper requests EPC as request = limit and shares /var/run/aesmd
   assert.equal(keeper.securityContext!.readOnlyRootFilesystem, true);
   const env = [
     { name: "NODE_OPTIONS", value: "--max-semi-space-size=1 --max-old-space-size=64" },
-      { name: "CONFCOM_NODE_FLAGS", value: "--no-concurrent-recompilation" },
+    { name: "CONFCOM_NODE_FLAGS", value: "--no-concurrent-recompilation" },
     { name: "GLIBC_TUNABLES", value: "glibc.malloc.trim_threshold=131072" },
   ];
   assert.deepEqual(c.env, env, "the node daemons' V8 options and fixed malloc thresholds (per-thread arenas: the helper has workers)");
@@ -286,7 +287,7 @@ test("every node daemon's container runs node with its flags: NODE_OPTIONS, and 
     .flatMap((o) => (o as V1DaemonSet).spec!.template.spec!.containers);
   assert.ok(containers.length >= 3, "the device plugin, the quote helper and its keeper");
   for (const c of containers) {
-    const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    const env = literalEnv(c.env);
     assert.equal(env.NODE_OPTIONS, DAEMON_NODE_OPTIONS.join(" "), c.name);
     assert.equal(env[NODE_FLAGS_ENV], DAEMON_NODE_FLAGS.join(" "), c.name);
     // As the image's entrypoint runs node (test/image runs the daemons through it).

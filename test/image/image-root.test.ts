@@ -18,6 +18,7 @@ import { DAEMON_ENV, DAEMON_NODE_FLAGS } from "../../src/common/node-options.js"
 import { PLUGIN_ENV } from "../../src/deviceplugin/defaults.js";
 import { SimulatedKubelet } from "../../src/kubelet/simulated-kubelet.js";
 import { buildFakeDcap, type FakeDcap } from "../quoting/fake-dcap/fake-dcap.js";
+import { literalEnv } from "../support/container-env.js";
 import { repoRoot } from "../support/paths.js";
 
 const run = promisify(execFile);
@@ -69,7 +70,7 @@ function startDaemon(
 
 /** The env a node daemon's DaemonSet gives its container (its fieldRefs aside). */
 function daemonSetEnv(malloc: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(nodeDaemonEnv(malloc).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value]])));
+  return literalEnv(nodeDaemonEnv(malloc));
 }
 
 /** The entrypoint exec'd node (same pid) with the DaemonSet's command-line flags before the bundle. */
