@@ -32,12 +32,16 @@ abstract class FieldCursor {
 }
 
 export class ByteReader extends FieldCursor {
-  /** Reads `buf[start, end)`; offsets in errors are absolute within `buf`. */
+  /**
+   * Reads `buf[start, end)`; offsets in errors are absolute within `buf`. With `views`, byte fields are
+   * views into `buf` instead of copies: for a caller that owns `buf` and never changes it.
+   */
   constructor(
     readonly buf: Buffer,
     structure: string,
     start = 0,
     readonly end = buf.length,
+    private readonly views = false,
   ) {
     super(structure, start);
   }
@@ -53,10 +57,11 @@ export class ByteReader extends FieldCursor {
     return at;
   }
 
-  /** A copy, so decoded structures never alias (and never pin) the input buffer. */
+  /** A copy unless reading `views`, so decoded structures never alias (and never pin) the input buffer. */
   bytes(name: string, n: number): Buffer {
     const at = this.need(name, n);
-    return Buffer.from(this.buf.subarray(at, at + n));
+    const view = this.buf.subarray(at, at + n);
+    return this.views ? view : Buffer.from(view);
   }
 
   u16(name: string): number {

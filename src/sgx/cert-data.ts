@@ -6,7 +6,8 @@ import { SgxCodecError } from "./errors.js";
 import type { CertificationData } from "./types.js";
 
 const STRUCTURE = "certification data";
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----\r?\n?/gy;
+// Greedy body: its class has no "-", so it stops where the END line starts (a lazy one tests END at every byte).
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\r?\n?/gy;
 
 /** The PEM certificates of a type-5 certification data, in order, each ending with its END line. */
 export function pckChainFromCertData(cert: CertificationData): string[] {

@@ -35,8 +35,12 @@ export const encodeQuoteHeader = (h: QuoteHeader): Buffer => encodeExact(QUOTE_H
 const MIN_CERT_TYPE = 1;
 const MAX_CERT_TYPE = 5;
 
-export function parseQuote(buf: Buffer): QuoteV3 {
-  const r = new ByteReader(buf, "quote");
+/**
+ * Decodes a v3 quote. Its byte fields are copies of `buf`, or with `views` views into it (no allocation
+ * per field: the verifier's hot path, for a `buf` the caller owns and keeps unchanged).
+ */
+export function parseQuote(buf: Buffer, opts: { views?: boolean } = {}): QuoteV3 {
+  const r = new ByteReader(buf, "quote", 0, buf.length, opts.views);
   const header = QUOTE_HEADER.read(r, "header");
   if (header.version !== QUOTE_VERSION_3) r.fail("header.version", `is ${header.version}, only version 3 is supported`, 0);
   // The signature data layout below is the one for ECDSA P-256 keys.

@@ -81,7 +81,10 @@ export class Cert {
 
 export const parseCert = (der: Buffer): Cert => new Cert(der);
 
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
+const BEGIN = "-----BEGIN CERTIFICATE-----";
+const END = "-----END CERTIFICATE-----";
+// Greedy body: its class has no "-", so it stops where the END line starts.
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/g;
 
 // The same few certificates (roots, CAs, TCB Signing) recur in every chain; parsing is pure, so cache it.
 // Keys are the PEM blocks themselves, so only blocks of a real certificate's size are kept (Intel's are
@@ -98,6 +101,12 @@ export function parsePemChain(step: string, what: string, pem: string): Cert[] {
   return parsePemBlocks(step, what, blocks);
 }
 
+/** The DER inside one PEM block whose body is base64 already (Node's decoder skips the line breaks). */
+function pemBlockDer(block: string): Buffer {
+  if (!block.startsWith(BEGIN) || !block.endsWith(END)) throw new Error("not a PEM CERTIFICATE block");
+  return Buffer.from(block.slice(BEGIN.length, block.length - END.length), "base64");
+}
+
 /** Parses PEM blocks split already (e.g. by the quote's certification-data codec), one certificate each. */
 export function parsePemBlocks(step: string, what: string, blocks: readonly string[]): Cert[] {
   return blocks.map((block, i) => {
@@ -107,7 +116,7 @@ export function parsePemBlocks(step: string, what: string, blocks: readonly stri
     let cert = parsed.get(b);
     if (!cert) {
       try {
-        cert = parseCert(Buffer.from(b.replace(/-----(BEGIN|END) CERTIFICATE-----|\s/g, ""), "base64"));
+        cert = parseCert(pemBlockDer(b));
       } catch (e) {
         return fail(step, `${what}: certificate ${i} does not parse: ${(e as Error).message}`);
       }

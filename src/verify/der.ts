@@ -85,10 +85,11 @@ export function commonName(name: Tlv): string {
 }
 
 /** The uncompressed point (0x04 || X || Y) of a P-256 SubjectPublicKeyInfo, or undefined for any other key. */
+const P256_ALGORITHM = Buffer.from("301306072a8648ce3d020106082a8648ce3d030107", "hex");
+
 export function p256Point(spki: Tlv): Buffer | undefined {
-  const P256_ALGORITHM = "301306072a8648ce3d020106082a8648ce3d030107";
   const [alg, key] = children(spki);
-  if (!alg || key?.tag !== 0x03 || alg.raw.toString("hex") !== P256_ALGORITHM) return undefined;
+  if (!alg || key?.tag !== 0x03 || !alg.raw.equals(P256_ALGORITHM)) return undefined;
   const point = key.content.subarray(1);
   return key.content[0] === 0 && point.length === 65 && point[0] === 0x04 ? point : undefined;
 }

@@ -48,6 +48,25 @@ describe("codec properties", () => {
     sgx.decodeAttKeyIdList,
   );
   roundTrips("quote v3", arb.quoteV3, sgx.encodeQuote, sgx.parseQuote);
+  roundTrips("quote v3 (decoded as views)", arb.quoteV3, sgx.encodeQuote, (b) => sgx.parseQuote(b, { views: true }));
+
+  it("a quote's decoded fields are copies by default and views into the input with { views: true }", () => {
+    fc.assert(
+      fc.property(arb.quoteV3, (v) => {
+        fc.pre(v.signatureData.certification.data.length > 0);
+        const bytes = sgx.encodeQuote(v);
+        const copied = sgx.parseQuote(bytes);
+        const viewed = sgx.parseQuote(bytes, { views: true });
+        bytes[sgx.QUOTE_ISV_SIGNATURE_OFFSET] ^= 0xff;
+        bytes[bytes.length - 1] ^= 0xff;
+        assert.deepEqual(copied.signatureData.isvSignature, v.signatureData.isvSignature);
+        assert.deepEqual(copied.signatureData.certification.data, v.signatureData.certification.data);
+        assert.equal(viewed.signatureData.isvSignature[0], v.signatureData.isvSignature[0] ^ 0xff);
+        assert.equal(viewed.signatureData.certification.data.at(-1), v.signatureData.certification.data.at(-1)! ^ 0xff);
+      }),
+      { numRuns: 50 },
+    );
+  });
 
   it("decoded bytes are the bytes: random 384/432/512/960-byte buffers re-encode identically", () => {
     const cases: [number, (b: Buffer) => Buffer][] = [
