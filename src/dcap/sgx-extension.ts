@@ -8,10 +8,12 @@ import { children, readOnly, type Tlv } from "../common/der.js";
 
 export const SGX_EXTENSION_OID = "1.2.840.113741.1.13.1";
 const oid = (suffix: string) => `${SGX_EXTENSION_OID}.${suffix}`;
+// Made once: the decoder looks up all 16 on every PCK certificate.
+const TCB_COMPONENT_OIDS = Array.from({ length: 16 }, (_, i) => oid(`2.${i + 1}`));
 export const SgxOid = {
   ppid: oid("1"),
   tcb: oid("2"),
-  tcbComponent: (i: number) => oid(`2.${i + 1}`),
+  tcbComponent: (i: number) => TCB_COMPONENT_OIDS[i] ?? oid(`2.${i + 1}`),
   pceSvn: oid("2.17"),
   cpuSvn: oid("2.18"),
   pceId: oid("3"),
@@ -215,7 +217,7 @@ export function decodeSgxExtension(der: ArrayBuffer | ArrayBufferView): SgxExten
   if (!(sgxType in SgxType)) throw new SgxExtensionError(`SGX extension has unknown SGX type ${sgxType}`);
   const out: SgxExtensionValues = {
     ppid: octets(m, SgxOid.ppid, 16),
-    components: Array.from({ length: 16 }, (_, i) => unsigned(tcb, SgxOid.tcbComponent(i), TAG.integer, 255)),
+    components: TCB_COMPONENT_OIDS.map((id) => unsigned(tcb, id, TAG.integer, 255)),
     pceSvn: unsigned(tcb, SgxOid.pceSvn, TAG.integer, 0xffff),
     cpuSvn: octets(tcb, SgxOid.cpuSvn, 16),
     pceId: octets(m, SgxOid.pceId, 2),

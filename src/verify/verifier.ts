@@ -74,9 +74,9 @@ class Cache<K, V> {
 }
 
 /**
- * A Cache keyed by bytes (as a Latin-1 string: a 4 KB Buffer copy costs ~20 µs, the string under one),
- * remembering the last hit for consecutive quotes of one platform. Values are made asynchronously by
- * the caller and `set` once made, so a failure is never cached.
+ * A Cache keyed by bytes, as a Latin-1 string (a 4 KB Buffer copy costs ~20 µs, the string under one;
+ * `keyOf` makes it once per lookup-and-fill), remembering the last hit for consecutive quotes of one
+ * platform. Values are made asynchronously by the caller and `set` once made, so a failure is never cached.
  */
 class BytesCache<V> {
   private last?: { key: string; value: V };
@@ -84,15 +84,16 @@ class BytesCache<V> {
   constructor(size: number) {
     this.cache = new Cache(size);
   }
-  get(bytes: Buffer): V | undefined {
-    const key = bytes.toString("latin1");
+  static keyOf(bytes: Buffer): string {
+    return bytes.toString("latin1");
+  }
+  get(key: string): V | undefined {
     if (this.last?.key === key) return this.last.value;
     const value = this.cache.peek(key);
     if (value !== undefined) this.last = { key, value };
     return value;
   }
-  set(bytes: Buffer, value: V): V {
-    const key = bytes.toString("latin1");
+  set(key: string, value: V): V {
     this.cache.set(key, value);
     this.last = { key, value };
     return value;
@@ -128,7 +129,8 @@ export class QuoteVerifier {
     const { bytes: quote, quote: q } = input instanceof ParsedQuote ? input : parse(input);
     checkHeader(q);
     const certification = q.signatureData.certification;
-    const pck = this.pcks.get(certification.data) ?? this.pcks.set(certification.data, await verifyPck(pckChainBlocks(certification), root));
+    const chainKey = BytesCache.keyOf(certification.data);
+    const pck = this.pcks.get(chainKey) ?? this.pcks.set(chainKey, await verifyPck(pckChainBlocks(certification), root));
     const collateral = opts.collateral ?? (await this.fetch(pck, root, now));
     const coll = this.verifiedCollateral(collateral, root);
     const verdict = this.platformVerdict(pck, coll);
@@ -138,7 +140,8 @@ export class QuoteVerifier {
     checkQeReportSignature(quote, q, pck.key);
     checkQeReportData(q);
     checkQeIdentity(q.signatureData.qeReport, coll.qeIdentity);
-    const attKey = this.attestationKeys.get(q.signatureData.attestationKey) ?? this.attestationKeys.set(q.signatureData.attestationKey, await attestationKeyOf(q));
+    const attKeyKey = BytesCache.keyOf(q.signatureData.attestationKey);
+    const attKey = this.attestationKeys.get(attKeyKey) ?? this.attestationKeys.set(attKeyKey, await attestationKeyOf(q));
     checkIsvSignature(quote, q, attKey);
 
     const qeLevel = selectQeLevel(coll.qeIdentity, q.signatureData.qeReport.isvSvn);
