@@ -61,8 +61,8 @@ export interface HelperProcess {
 }
 
 export interface HelperSpawnOptions {
-  /** node options before the script, e.g. as the DaemonSet runs the daemon (DAEMON_NODE_ARGS). */
-  nodeOptions?: readonly string[];
+  /** node's own command-line arguments, before the script: e.g. the V8 flags the DaemonSet runs the daemon with (DAEMON_NODE_ARGS). */
+  nodeArgs?: readonly string[];
   /** Called with everything the helper has written to stderr so far, on each write (before it serves too). */
   onStderr?: (all: string) => void;
 }
@@ -75,7 +75,7 @@ export function startHelper(stateDir: string, socket: string, extra: string[] = 
   const backend = extra.includes("--backend") ? [] : ["--simulate"];
   const child = spawn(
     process.execPath,
-    [...(spawnOpts.nodeOptions ?? []), cliEntry, "quote-helper", ...backend, "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
+    [...(spawnOpts.nodeArgs ?? []), cliEntry, "quote-helper", ...backend, "--sim-state", stateDir, "--socket", socket, "--metrics-addr", "127.0.0.1:0", ...extra],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let err = "";

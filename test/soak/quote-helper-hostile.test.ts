@@ -50,7 +50,7 @@ function slowReader(socketPath: string, request: Uint8Array): Promise<net.Socket
 }
 
 test(`${SLOW_CLIENTS} slow readers of 1 MiB GetQuoteEx buffers: peak RSS under ${PEAK_BOUND_MIB} MiB, legitimate clients still served`, { timeout: 120_000 }, async () => {
-  const h = await startHelper(platform.dir, path.join(tmp.dir, "mem.socket"), ["--workers", "2", "--read-timeout-ms", "5000"], { nodeOptions: DAEMON_NODE_ARGS });
+  const h = await startHelper(platform.dir, path.join(tmp.dir, "mem.socket"), ["--workers", "2", "--read-timeout-ms", "5000"], { nodeArgs: DAEMON_NODE_ARGS });
   const sockets: net.Socket[] = [];
   try {
     const client = new QuoteExClient({ socketPath: h.socket, timeoutMs: 20_000 });

@@ -47,7 +47,7 @@ after(() => tmp.cleanup());
 
 async function helperFor(name: string): Promise<HelperProcess> {
   // Run with the DaemonSet's V8 options, so that the RSS bounds below are the ones a node sees.
-  const h = await startHelper(platform.dir, path.join(tmp.dir, `${name}.socket`), ["--workers", String(WORKERS), "--max-queue", "1024", "--read-timeout-ms", "1000"], { nodeOptions: DAEMON_NODE_ARGS });
+  const h = await startHelper(platform.dir, path.join(tmp.dir, `${name}.socket`), ["--workers", String(WORKERS), "--max-queue", "1024", "--read-timeout-ms", "1000"], { nodeArgs: DAEMON_NODE_ARGS });
   const c = new QuoteExClient({ socketPath: h.socket });
   report ??= appReport(platform, (await c.initQuoteEx(KEY, 32)).targetInfo);
   quoteSize ??= await c.getQuoteSizeEx(KEY);
