@@ -4,7 +4,7 @@
 // what only messages need (subject and issuer as OpenSSL renders them) and for keys that are not P-256.
 import { verify, X509Certificate, type KeyObject } from "node:crypto";
 import { certificateFields, commonName, p256Point } from "./der.js";
-import { importP256Point, p256KeyFromPoint } from "./ecdsa.js";
+import { p256KeyFromPoint } from "./ecdsa.js";
 import { fail } from "./errors.js";
 
 export const ECDSA_WITH_SHA256 = Buffer.from("300a06082a8648ce3d040302", "hex");
@@ -70,12 +70,6 @@ export class Cert {
 
   get key(): KeyObject {
     return (this.keyObject ??= this.point ? p256KeyFromPoint(this.point) : this.x509.publicKey);
-  }
-
-  /** `key`, imported the faster asynchronous way when it is not yet. */
-  async loadKey(): Promise<KeyObject> {
-    if (!this.keyObject && this.point) this.keyObject = await importP256Point(this.point);
-    return this.key;
   }
 }
 

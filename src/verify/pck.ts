@@ -28,14 +28,14 @@ export function pckChainBlocks(cert: CertificationData): string[] {
   }
 }
 
-export async function verifyPck(chain: string | readonly string[], root: TrustedRoot): Promise<VerifiedPck> {
+export function verifyPck(chain: string | readonly string[], root: TrustedRoot): VerifiedPck {
   const verified = verifyChain("pck-chain", "PCK certificate chain", chain, PCK_CHAIN_CNS, root);
   const [leaf, intermediate] = verified.certs;
   return {
     ...verified,
     leaf,
     intermediate,
-    key: await leaf.loadKey(),
+    key: leaf.key,
     sgx: parseSgxExtension(leaf),
     caType: /Platform/.test(intermediate.cn) ? "platform" : "processor",
   };

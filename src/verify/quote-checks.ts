@@ -12,7 +12,7 @@ import {
   type QuoteV3,
   type ReportBody,
 } from "../sgx/index.js";
-import { importP256, verifyP256 } from "./ecdsa.js";
+import { p256Key, verifyP256 } from "./ecdsa.js";
 import { fail, VerificationError } from "./errors.js";
 import type { QeIdentity } from "./qe-identity.js";
 
@@ -70,9 +70,9 @@ export function checkQeIdentity(qe: ReportBody, id: QeIdentity): void {
 }
 
 /** Imports the quote's attestation key (X||Y), failing the ISV signature step if it is not a P-256 point. */
-export async function attestationKeyOf(q: QuoteV3): Promise<KeyObject> {
+export function attestationKeyOf(q: QuoteV3): KeyObject {
   try {
-    return await importP256(q.signatureData.attestationKey);
+    return p256Key(q.signatureData.attestationKey);
   } catch {
     return fail("quote.isv-signature", "attestation key is not a valid P-256 point");
   }

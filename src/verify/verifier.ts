@@ -76,7 +76,7 @@ class Cache<K, V> {
 /**
  * A Cache keyed by bytes, as a Latin-1 string (a 4 KB Buffer copy costs ~20 µs, the string under one;
  * `keyOf` makes it once per lookup-and-fill), remembering the last hit for consecutive quotes of one
- * platform. Values are made asynchronously by the caller and `set` once made, so a failure is never cached.
+ * platform. Values are made by the caller and `set` once made, so a failure is never cached.
  */
 class BytesCache<V> {
   private last?: { key: string; value: V };
@@ -130,7 +130,7 @@ export class QuoteVerifier {
     checkHeader(q);
     const certification = q.signatureData.certification;
     const chainKey = BytesCache.keyOf(certification.data);
-    const pck = this.pcks.get(chainKey) ?? this.pcks.set(chainKey, await verifyPck(pckChainBlocks(certification), root));
+    const pck = this.pcks.get(chainKey) ?? this.pcks.set(chainKey, verifyPck(pckChainBlocks(certification), root));
     const collateral = opts.collateral ?? (await this.fetch(pck, root, now));
     const coll = this.verifiedCollateral(collateral, root);
     const verdict = this.platformVerdict(pck, coll);
@@ -141,7 +141,7 @@ export class QuoteVerifier {
     checkQeReportData(q);
     checkQeIdentity(q.signatureData.qeReport, coll.qeIdentity);
     const attKeyKey = BytesCache.keyOf(q.signatureData.attestationKey);
-    const attKey = this.attestationKeys.get(attKeyKey) ?? this.attestationKeys.set(attKeyKey, await attestationKeyOf(q));
+    const attKey = this.attestationKeys.get(attKeyKey) ?? this.attestationKeys.set(attKeyKey, attestationKeyOf(q));
     checkIsvSignature(quote, q, attKey);
 
     const qeLevel = selectQeLevel(coll.qeIdentity, q.signatureData.qeReport.isvSvn);
