@@ -78,7 +78,7 @@ export const parseCert = (der: Buffer): Cert => new Cert(der);
 const BEGIN = "-----BEGIN CERTIFICATE-----";
 const END = "-----END CERTIFICATE-----";
 // Greedy body: its class has no "-", so it stops where the END line starts.
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/g;
+const PEM_BLOCK = new RegExp(`${BEGIN}[A-Za-z0-9+/=\\s]+${END}`, "g");
 
 // The same few certificates (roots, CAs, TCB Signing) recur in every chain; parsing is pure, so cache it.
 // Keys are the PEM blocks themselves, so only blocks of a real certificate's size are kept (Intel's are

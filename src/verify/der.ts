@@ -84,9 +84,10 @@ export function commonName(name: Tlv): string {
   return "";
 }
 
-/** The uncompressed point (0x04 || X || Y) of a P-256 SubjectPublicKeyInfo, or undefined for any other key. */
+/** AlgorithmIdentifier { id-ecPublicKey, prime256v1 }, whole. */
 const P256_ALGORITHM = Buffer.from("301306072a8648ce3d020106082a8648ce3d030107", "hex");
 
+/** The uncompressed point (0x04 || X || Y) of a P-256 SubjectPublicKeyInfo, or undefined for any other key. */
 export function p256Point(spki: Tlv): Buffer | undefined {
   const [alg, key] = children(spki);
   if (!alg || key?.tag !== 0x03 || !alg.raw.equals(P256_ALGORITHM)) return undefined;
