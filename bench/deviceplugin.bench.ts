@@ -1,6 +1,7 @@
 // Device plugin targets: Allocate round trip vs a bare grpc-js unary call, re-registration after a kubelet
 // restart (every Register accepted: median and worst of 50; every snapshot decoded: median of 50), each
-// plugin in its own process against a kubelet peer in this one, and the daemon's idle RSS with 192 GiB of EPC advertised
+// plugin in its own process against a kubelet peer in this one, and again against the grpc-go kubelet peer
+// (test/peers/kubelet-go) where Go is installed, and the daemon's idle RSS with 192 GiB of EPC advertised
 // against a floor process that only loads what the plugin must (grpc-js, protobuf-es), same V8 flags.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -17,7 +18,8 @@ import { createSimulatedDevRoot } from "../src/deviceplugin/devices/index.js";
 import { SimulatedKubelet } from "../src/kubelet/simulated-kubelet.js";
 import { HEALTHY, snapshotWireBytes } from "../src/deviceplugin/device-ids.js";
 import { startChild, stopChild } from "./support/child.js";
-import { timeRestart, type RestartTimes } from "./support/restart-timer.js";
+import { timeGoRestart, timeRestart, type RestartTimes, type TimedResource } from "./support/restart-timer.js";
+import { GoKubelet, needsGoKubelet } from "../test/support/go-kubelet.js";
 import { describeRss, medianSettledRss, RSS_COPIES, settledRss, TRACE_GC_FLAG, type SettledRss } from "./support/settled-rss.js";
 import { percentile, ratioResult, timePerOp, type Bench, type BenchResult } from "./harness.js";
 import { DAEMON_NODE_ARGS } from "../src/common/node-options.js";
@@ -102,40 +104,77 @@ async function allocateRoundTrip(dir: string): Promise<BenchResult[]> {
   }
 }
 
+/** A kubelet peer the re-registration rows run against: the Node one (SimulatedKubelet) or grpc-go's. */
+interface PeerRig {
+  /** Added to the rows' names; "" for the Node peer. */
+  label: string;
+  socketDir: string;
+  /** Resolves with the resources once our plugin has registered all of them. */
+  registered(): Promise<TimedResource[]>;
+  restart(resources: readonly TimedResource[], onServing?: () => void): Promise<RestartTimes>;
+  close(): Promise<void>;
+}
+
+async function nodePeer(socketDir: string): Promise<PeerRig> {
+  const k = new SimulatedKubelet({ socketDir });
+  await k.start();
+  return {
+    label: "",
+    socketDir: k.socketDir,
+    async registered() {
+      await k.waitFor((k) => k.resourceNames().length === 3 && k.resourceNames().every((r) => k.connected(r) && k.allocatable(r) > 0), 30_000, "our plugin's first registration");
+      return k.resourceNames().map((resourceName) => ({ resourceName, devices: k.allocatable(resourceName) }));
+    },
+    restart: (resources, onServing) => timeRestart(k, resources, onServing),
+    close: () => k.stop(),
+  };
+}
+
+async function goPeer(socketDir: string): Promise<PeerRig> {
+  const k = await GoKubelet.launch(socketDir);
+  return {
+    label: " (grpc-go kubelet peer)",
+    socketDir,
+    async registered() {
+      await k.waitFor((k) => k.healthy.size === 3 && [...k.healthy.values()].every((n) => n > 0), 30_000, "our plugin's first registration");
+      return [...k.healthy].sort().map(([resourceName, devices]) => ({ resourceName, devices }));
+    },
+    restart: (resources, onServing) => timeGoRestart(k, resources, onServing),
+    close: () => k.close(),
+  };
+}
+
 /**
  * Re-registration after kubelet restarts: our daemon (the CLI, as the DaemonSet runs it) and the bare
  * baseline each run as their own process, as a plugin runs beside a kubelet; each has a kubelet peer of its
- * own in this process, and their restarts alternate, so that load on this machine falls on both alike.
+ * own (made by `peer`), and their restarts alternate, so that load on this machine falls on both alike.
  */
-async function reRegistration(dir: string): Promise<BenchResult[]> {
-  const oursKubelet = new SimulatedKubelet({ socketDir: path.join(dir, "rereg-ours") });
-  const bareKubelet = new SimulatedKubelet({ socketDir: path.join(dir, "rereg-bare") });
-  await oursKubelet.start();
-  await bareKubelet.start();
+async function reRegistration(dir: string, peer: (socketDir: string) => Promise<PeerRig>, name: string): Promise<BenchResult[]> {
+  const oursPeer = await peer(path.join(dir, `rereg-${name}-ours`));
+  const barePeer = await peer(path.join(dir, `rereg-${name}-bare`));
   const nodeArgs = [...DAEMON_NODE_ARGS];
   const children: ChildProcess[] = [];
   try {
     // Errors only on stderr: each restart logs warnings by design (the kubelet closed its stream).
-    const plugin = spawn(process.execPath, [...nodeArgs, cliEntry, "device-plugin", "--simulate", "--sim-epc-mib", "16384", "--socket-dir", oursKubelet.socketDir, "--metrics-addr", "127.0.0.1:0", "--log-level", "error"], {
+    const plugin = spawn(process.execPath, [...nodeArgs, cliEntry, "device-plugin", "--simulate", "--sim-epc-mib", "16384", "--socket-dir", oursPeer.socketDir, "--metrics-addr", "127.0.0.1:0", "--log-level", "error"], {
       env: daemonEnv,
       stdio: ["ignore", "ignore", "inherit"],
     });
     children.push(plugin);
-    await oursKubelet.waitFor((k) => k.resourceNames().length === 3 && k.resourceNames().every((r) => k.connected(r) && k.allocatable(r) > 0), 30_000, "our plugin's first registration");
-    const resources = oursKubelet.resourceNames().map((resourceName) => ({ resourceName, devices: oursKubelet.allocatable(resourceName) }));
-    const bare = await startChild([...nodeArgs, bareEntry, bareKubelet.socketDir, JSON.stringify(resources)], /^ready$/m, daemonEnv, { ipc: true });
+    const resources = await oursPeer.registered();
+    const bare = await startChild([...nodeArgs, bareEntry, barePeer.socketDir, JSON.stringify(resources)], /^ready$/m, daemonEnv, { ipc: true });
     children.push(bare.child);
     bare.child.on("message", (m) => String(m).startsWith("failed") && process.stderr.write(`bench: the bare plugin's registration ${String(m)}\n`));
     const tellBare = () => bare.child.send("register");
     const oursTimes: RestartTimes[] = [];
     const bareTimes: RestartTimes[] = [];
     for (let i = 0; i < WARMUP_RESTARTS; i++) {
-      await timeRestart(oursKubelet, resources);
-      await timeRestart(bareKubelet, resources, tellBare);
+      await oursPeer.restart(resources);
+      await barePeer.restart(resources, tellBare);
     }
     for (let i = 0; i < RESTARTS; i++) {
-      oursTimes.push(await timeRestart(oursKubelet, resources));
-      bareTimes.push(await timeRestart(bareKubelet, resources, tellBare));
+      oursTimes.push(await oursPeer.restart(resources));
+      bareTimes.push(await barePeer.restart(resources, tellBare));
     }
     const pick = (l: RestartTimes[], k: keyof RestartTimes) => l.map((t) => t[k]).sort((a, b) => a - b);
     const spread = (l: number[]) => `median ${percentile(l, 50).toFixed(1)}, p90 ${percentile(l, 90).toFixed(1)}, worst ${l.at(-1)!.toFixed(1)} ms`;
@@ -150,9 +189,10 @@ async function reRegistration(dir: string): Promise<BenchResult[]> {
     const od = pick(oursTimes, "decoded");
     const bd = pick(bareTimes, "decoded");
     const common = `each timed by the kubelet peer from the start of its start-up (its directory clean-up is the plugin's signal; the bare plugin is told the moment kubelet.sock is served)`;
+    const label = oursPeer.label;
     return [
       ratioResult(
-        `re-registration after a kubelet restart (every Register accepted), worst of ${RESTARTS}, vs the 30 ms target (a constant, issue 12)`,
+        `re-registration after a kubelet restart (every Register accepted), worst of ${RESTARTS}, vs the 30 ms target (a constant, issue 12)${label}`,
         oa.at(-1)!,
         WORST_REREGISTRATION_MS,
         "ms",
@@ -162,7 +202,7 @@ async function reRegistration(dir: string): Promise<BenchResult[]> {
           `The baseline column is the target itself, not a measurement`,
       ),
       ratioResult(
-        `re-registration after a kubelet restart (every Register accepted), median of ${RESTARTS}, vs a bare plugin told when the kubelet is up`,
+        `re-registration after a kubelet restart (every Register accepted), median of ${RESTARTS}, vs a bare plugin told when the kubelet is up${label}`,
         percentile(oa, 50),
         percentile(ba, 50),
         "ms",
@@ -170,7 +210,7 @@ async function reRegistration(dir: string): Promise<BenchResult[]> {
         `as the row above; medians per stage: ours ${stages(oursTimes)}; bare ${stages(bareTimes)}`,
       ),
       ratioResult(
-        `admission possible again after a kubelet restart (every snapshot decoded), median of ${RESTARTS}, vs a bare plugin told when the kubelet is up`,
+        `admission possible again after a kubelet restart (every snapshot decoded), median of ${RESTARTS}, vs a bare plugin told when the kubelet is up${label}`,
         percentile(od, 50),
         percentile(bd, 50),
         "ms",
@@ -181,9 +221,18 @@ async function reRegistration(dir: string): Promise<BenchResult[]> {
     ];
   } finally {
     await Promise.all(children.map(stopChild));
-    await oursKubelet.stop();
-    await bareKubelet.stop();
+    await oursPeer.close();
+    await barePeer.close();
   }
+}
+
+/** The rows again against grpc-go, the kubelet's gRPC library, where Go and Debian's grpc-go are installed. */
+async function reRegistrationGrpcGo(dir: string): Promise<BenchResult[]> {
+  if (needsGoKubelet.skip) {
+    process.stderr.write(`bench: re-registration against the grpc-go kubelet peer skipped: ${needsGoKubelet.skip}\n`);
+    return [];
+  }
+  return reRegistration(dir, goPeer, "go");
 }
 
 /**
@@ -249,7 +298,7 @@ async function idleRss(dir: string): Promise<BenchResult[]> {
 const bench: Bench = async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "confcom-dp-bench-"));
   try {
-    return [...(await allocateRoundTrip(dir)), ...(await reRegistration(dir)), ...(await idleRss(dir))];
+    return [...(await allocateRoundTrip(dir)), ...(await reRegistration(dir, nodePeer, "node")), ...(await reRegistrationGrpcGo(dir)), ...(await idleRss(dir))];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
