@@ -22,44 +22,63 @@ export interface TimedResource {
   devices: number;
 }
 
+/** One restart as its peer's events tell it, whichever peer: each resource's first Register and full snapshot. */
+class RestartRecord {
+  listening = 0;
+  private readonly devices: Map<string, number>;
+  private readonly accepted = new Map<string, number>();
+  private readonly decoded = new Map<string, number>();
+  private finish = () => {};
+  /** Resolves once every resource's snapshot is in. */
+  readonly done = new Promise<void>((resolve) => (this.finish = resolve));
+
+  constructor(resources: readonly TimedResource[]) {
+    this.devices = new Map(resources.map((r) => [r.resourceName, r.devices]));
+  }
+
+  registered(resource: string, t: number): void {
+    if (this.devices.has(resource) && !this.accepted.has(resource)) this.accepted.set(resource, t);
+  }
+
+  /** A snapshot counts once its resource is registered and every device in it is healthy. */
+  snapshot(resource: string, healthy: number, t: number): void {
+    if (!this.accepted.has(resource) || this.decoded.has(resource) || healthy !== this.devices.get(resource)) return;
+    this.decoded.set(resource, t);
+    if (this.decoded.size === this.devices.size) this.finish();
+  }
+
+  times(): RestartTimes {
+    const a = [...this.accepted.values()];
+    return { listening: this.listening, firstAccepted: Math.min(...a), accepted: Math.max(...a), decoded: Math.max(...this.decoded.values()) };
+  }
+}
+
 /**
  * Stops and starts `kubelet`, calls `onServing` once it serves (the bare baseline is told then), and
  * resolves when every resource is registered again and its snapshot in; milliseconds from the start.
  */
 export async function timeRestart(kubelet: SimulatedKubelet, resources: readonly TimedResource[], onServing?: () => void, timeoutMs = 30_000): Promise<RestartTimes> {
   await kubelet.stop();
-  const devices = new Map(resources.map((r) => [r.resourceName, r.devices]));
-  const accepted = new Map<string, number>();
-  const decoded = new Map<string, number>();
+  const record = new RestartRecord(resources);
   let t0 = process.hrtime.bigint();
   const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
-  let finish = () => {};
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const onRegistered = (r: string) => {
-    if (devices.has(r) && !accepted.has(r)) accepted.set(r, ms());
-  };
-  const onSnapshot = (r: string) => {
-    if (!accepted.has(r) || decoded.has(r) || kubelet.allocatable(r) !== devices.get(r)) return;
-    decoded.set(r, ms());
-    if (decoded.size === devices.size) finish();
-  };
+  const onRegistered = (r: string) => record.registered(r, ms());
+  const onSnapshot = (r: string) => record.snapshot(r, kubelet.allocatable(r), ms());
   kubelet.on("registered", onRegistered);
   kubelet.on("snapshot", onSnapshot);
-  let listening = 0;
   try {
     t0 = process.hrtime.bigint();
     // The kubelet's own start counts against the timeout too.
     const restarted = (async () => {
       await kubelet.start();
-      listening = ms();
+      record.listening = ms();
       onServing?.();
-      await done;
+      await record.done;
     })();
     await within(restarted, timeoutMs, "every resource to register again with its snapshot").catch((err: Error) => {
       throw new Error(`${err.message}; kubelet state ${JSON.stringify(kubelet.summary())}`);
     });
-    const a = [...accepted.values()];
-    return { listening, firstAccepted: Math.min(...a), accepted: Math.max(...a), decoded: Math.max(...decoded.values()) };
+    return record.times();
   } finally {
     kubelet.off("registered", onRegistered);
     kubelet.off("snapshot", onSnapshot);
@@ -73,31 +92,21 @@ export async function timeRestart(kubelet: SimulatedKubelet, resources: readonly
  */
 export async function timeGoRestart(kubelet: GoKubelet, resources: readonly TimedResource[], onServing?: () => void, timeoutMs = 30_000): Promise<RestartTimes> {
   await kubelet.stop();
-  const devices = new Map(resources.map((r) => [r.resourceName, r.devices]));
-  const accepted = new Map<string, number>();
-  const decoded = new Map<string, number>();
-  let listening = 0;
-  let finish = () => {};
-  const done = new Promise<void>((resolve) => (finish = resolve));
+  const record = new RestartRecord(resources);
   const onEvent = (e: GoKubeletEvent) => {
-    const r = e.resource ?? "";
     if (e.ev === "served") {
-      listening = e.t;
+      record.listening = e.t;
       onServing?.();
-    } else if (e.ev === "registered" && devices.has(r) && !accepted.has(r)) accepted.set(r, e.t);
-    else if (e.ev === "snapshot" && accepted.has(r) && !decoded.has(r) && e.healthy === devices.get(r)) {
-      decoded.set(r, e.t);
-      if (decoded.size === devices.size) finish();
-    }
+    } else if (e.ev === "registered") record.registered(e.resource!, e.t);
+    else if (e.ev === "snapshot") record.snapshot(e.resource!, e.healthy!, e.t);
   };
   kubelet.on("event", onEvent);
   try {
     await kubelet.start();
-    await within(done, timeoutMs, "every resource to register again with its snapshot (grpc-go peer)").catch((err: Error) => {
+    await within(record.done, timeoutMs, "every resource to register again with its snapshot (grpc-go peer)").catch((err: Error) => {
       throw new Error(`${err.message}; the peer's errors: ${kubelet.errors.slice(-3).join("; ")}`);
     });
-    const a = [...accepted.values()];
-    return { listening, firstAccepted: Math.min(...a), accepted: Math.max(...a), decoded: Math.max(...decoded.values()) };
+    return record.times();
   } finally {
     kubelet.off("event", onEvent);
   }

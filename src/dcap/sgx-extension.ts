@@ -137,7 +137,7 @@ export function encodeSgxExtension(v: SgxExtensionValues): ArrayBuffer {
 }
 
 const KNOWN_TOP = new Set([SgxOid.ppid, SgxOid.tcb, SgxOid.pceId, SgxOid.fmspc, SgxOid.sgxType, SgxOid.platformInstanceId, SgxOid.configuration]);
-const KNOWN_TCB = new Set([...Array.from({ length: 16 }, (_, i) => SgxOid.tcbComponent(i)), SgxOid.pceSvn, SgxOid.cpuSvn]);
+const KNOWN_TCB = new Set([...TCB_COMPONENT_OIDS, SgxOid.pceSvn, SgxOid.cpuSvn]);
 const KNOWN_CONFIGURATION = new Set([SgxOid.dynamicPlatform, SgxOid.cachedKeys, SgxOid.smtEnabled]);
 
 const TAG = { boolean: 0x01, integer: 0x02, octets: 0x04, oid: 0x06, enumerated: 0x0a, sequence: 0x30 } as const;
