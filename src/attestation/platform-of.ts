@@ -1,6 +1,7 @@
 // Which platform a quote comes from (FMSPC and PCK CA type, from its PCK certificate), so the right
 // collateral can be fetched before verification. Cached by the PCK chain bytes; the verifier checks
 // the chain itself, this only routes.
+import { BytesCache } from "../common/bytes-cache.js";
 import { pckChainFromCertData, SgxCodecError } from "../sgx/index.js";
 import { parsePemBlocks } from "../verify/certs.js";
 import { parseSgxExtension } from "../verify/sgx-extension.js";
@@ -16,9 +17,8 @@ export interface PlatformRef {
 const MAX_CACHED = 4096;
 
 export class PlatformResolver {
-  // Keyed by the certification data as a Latin-1 string (a copy costs under a microsecond): the chain is
-  // split and parsed only for data not seen before.
-  private readonly cache = new Map<string, PlatformRef>();
+  // Keyed by the certification data: the chain is split and parsed only for data not seen before.
+  private readonly cache = new BytesCache<PlatformRef>(MAX_CACHED);
 
   /** The decoded quote (handed on to the verifier, so it is decoded once) and its platform. */
   resolve(quote: Buffer): { parsed: ParsedQuote; platform: PlatformRef } {
@@ -29,8 +29,7 @@ export class PlatformResolver {
       return malformed(e);
     }
     const certification = parsed.quote.signatureData.certification;
-    const key = certification.data.toString("latin1");
-    let platform = this.cache.get(key);
+    let platform = this.cache.get(certification.data);
     if (!platform) {
       try {
         // As the verifier splits and parses it, so the verifier finds these parses in the certificate cache.
@@ -42,8 +41,7 @@ export class PlatformResolver {
         if (e instanceof VerificationError) return invalid("invalid-quote", e.message);
         return malformed(e);
       }
-      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(key, platform);
+      this.cache.set(certification.data, platform);
     }
     return { parsed, platform };
   }

@@ -40,6 +40,23 @@ export class Tlv {
   oid(): string {
     return oidAt(this.buf, this.contentStart, this.end);
   }
+
+  /** Content octet `i` (undefined past the end), read without making a view. */
+  byte(i: number): number | undefined {
+    return this.contentStart + i < this.end ? this.buf[this.contentStart + i] : undefined;
+  }
+
+  /** The content as a big-endian unsigned number of 1-4 octets; -1 if empty, longer, or negative (high bit set). */
+  uint(): number {
+    const n = this.end - this.contentStart;
+    if (n === 0 || n > 4 || this.buf[this.contentStart] & 0x80) return -1;
+    return this.buf.readUIntBE(this.contentStart, n);
+  }
+
+  /** A copy of the content octets, detached from the input. */
+  copyContent(): Buffer {
+    return Buffer.from(this.buf.subarray(this.contentStart, this.end));
+  }
 }
 
 export class DerError extends Error {}
@@ -77,18 +94,33 @@ export function readOnly(buf: Buffer): Tlv {
 export const oidToString = (c: Buffer): string => oidAt(c, 0, c.length);
 
 // The same few dozen OIDs recur in every certificate and SGX extension: decoded once, they come back as one
-// flat string each, which the Maps keyed by OID hash fast. Bounded, since a hostile input may carry any OID.
+// flat string each, which the Maps keyed by OID hash fast. The cache is keyed by a hash of the encoded
+// bytes and checked against them, so a lookup allocates nothing (a walk of a PCK certificate meets ~40).
+// Bounded, since a hostile input may carry any OID.
 const OID_CACHE_SIZE = 1024;
-const oids = new Map<string, string>();
+const oids = new Map<number, { encoded: Buffer; oid: string }[]>();
+let cachedOids = 0;
 
 function oidAt(buf: Buffer, from: number, to: number): string {
-  const key = buf.toString("latin1", from, to);
-  let oid = oids.get(key);
-  if (oid === undefined) {
-    oid = decodeOid(buf, from, to);
-    if (oids.size < OID_CACHE_SIZE) oids.set(key, oid);
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  h &= 0x3fffffff; // a small integer key (a Smi), not a heap number
+  const bucket = oids.get(h);
+  if (bucket) for (const e of bucket) if (sameBytes(e.encoded, buf, from, to)) return e.oid;
+  const oid = decodeOid(buf, from, to);
+  if (cachedOids < OID_CACHE_SIZE) {
+    cachedOids++;
+    const entry = { encoded: Buffer.from(buf.subarray(from, to)), oid };
+    if (bucket) bucket.push(entry);
+    else oids.set(h, [entry]);
   }
   return oid;
+}
+
+function sameBytes(a: Buffer, buf: Buffer, from: number, to: number): boolean {
+  if (a.length !== to - from) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== buf[from + i]) return false;
+  return true;
 }
 
 function decodeOid(buf: Buffer, from: number, to: number): string {

@@ -185,24 +185,25 @@ function take(m: Map<string, Tlv>, id: string, tag: number): Tlv {
 }
 
 function octets(m: Map<string, Tlv>, id: string, size: number): Buffer {
-  const b = take(m, id, TAG.octets).content;
-  if (b.length !== size) throw new SgxExtensionError(`SGX extension entry ${id} must be ${size} bytes, got ${b.length}`);
-  return Buffer.from(b);
+  const t = take(m, id, TAG.octets);
+  if (t.contentLength !== size) throw new SgxExtensionError(`SGX extension entry ${id} must be ${size} bytes, got ${t.contentLength}`);
+  return t.copyContent();
 }
 
 /** A DER INTEGER / ENUMERATED in [0, max]; a negative one (high bit set) is out of range. */
 function unsigned(m: Map<string, Tlv>, id: string, tag: number, max: number): number {
-  const c = take(m, id, tag).content;
-  if (c.length === 0 || c.length > 4) throw new SgxExtensionError(`SGX extension ${id} is malformed: ${c.length}-byte integer`);
-  const n = c[0] & 0x80 ? -1 : c.readUIntBE(0, c.length);
+  const t = take(m, id, tag);
+  const length = t.contentLength;
+  if (length === 0 || length > 4) throw new SgxExtensionError(`SGX extension ${id} is malformed: ${length}-byte integer`);
+  const n = t.uint();
   if (n < 0 || n > max) throw new SgxExtensionError(`SGX extension entry ${id} must be an integer in [0, ${max}], got ${n < 0 ? "a negative number" : n}`);
   return n;
 }
 
 function bool(m: Map<string, Tlv>, id: string): boolean {
-  const c = take(m, id, TAG.boolean).content;
-  if (c.length !== 1) throw new SgxExtensionError(`SGX extension ${id} is malformed: ${c.length}-byte BOOLEAN`);
-  return c[0] !== 0;
+  const t = take(m, id, TAG.boolean);
+  if (t.contentLength !== 1) throw new SgxExtensionError(`SGX extension ${id} is malformed: ${t.contentLength}-byte BOOLEAN`);
+  return t.byte(0) !== 0;
 }
 
 /** Decodes the extension value; throws SgxExtensionError on a malformed, missing, duplicate or unexpected entry. */

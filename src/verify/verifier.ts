@@ -2,6 +2,7 @@
 // checks that do not depend on the quote's own bytes are cached, so many quotes from one platform cost
 // little more than their two ECDSA verifications; validity windows are still checked at every `now`.
 import type { Collateral } from "../collateral/types.js";
+import { BytesCache } from "../common/bytes-cache.js";
 import { SgxCodecError } from "../sgx/index.js";
 import { asCollateral, COLLATERAL_FIELDS, collateralContentKey, verifyCollateral, type VerifiedCollateral } from "./collateral.js";
 import { revocationOf } from "./crl.js";
@@ -73,33 +74,6 @@ class Cache<K, V> {
   }
 }
 
-/**
- * A Cache keyed by bytes, as a Latin-1 string (a 4 KB Buffer copy costs ~20 µs, the string under one;
- * `keyOf` makes it once per lookup-and-fill), remembering the last hit for consecutive quotes of one
- * platform. Values are made by the caller and `set` once made, so a failure is never cached.
- */
-class BytesCache<V> {
-  private last?: { key: string; value: V };
-  private readonly cache: Cache<string, V>;
-  constructor(size: number) {
-    this.cache = new Cache(size);
-  }
-  static keyOf(bytes: Buffer): string {
-    return bytes.toString("latin1");
-  }
-  get(key: string): V | undefined {
-    if (this.last?.key === key) return this.last.value;
-    const value = this.cache.peek(key);
-    if (value !== undefined) this.last = { key, value };
-    return value;
-  }
-  set(key: string, value: V): V {
-    this.cache.set(key, value);
-    this.last = { key, value };
-    return value;
-  }
-}
-
 export class QuoteVerifier {
   private readonly root: TrustedRoot;
   private readonly pcks: BytesCache<VerifiedPck>;
@@ -129,8 +103,7 @@ export class QuoteVerifier {
     const { bytes: quote, quote: q } = input instanceof ParsedQuote ? input : parse(input);
     checkHeader(q);
     const certification = q.signatureData.certification;
-    const chainKey = BytesCache.keyOf(certification.data);
-    const pck = this.pcks.get(chainKey) ?? this.pcks.set(chainKey, verifyPck(pckChainBlocks(certification), root));
+    const pck = this.pcks.get(certification.data) ?? this.pcks.set(certification.data, verifyPck(pckChainBlocks(certification), root));
     const collateral = opts.collateral ?? (await this.fetch(pck, root, now));
     const coll = this.verifiedCollateral(collateral, root);
     const verdict = this.platformVerdict(pck, coll);
@@ -140,8 +113,7 @@ export class QuoteVerifier {
     checkQeReportSignature(quote, q, pck.key);
     checkQeReportData(q);
     checkQeIdentity(q.signatureData.qeReport, coll.qeIdentity);
-    const attKeyKey = BytesCache.keyOf(q.signatureData.attestationKey);
-    const attKey = this.attestationKeys.get(attKeyKey) ?? this.attestationKeys.set(attKeyKey, attestationKeyOf(q));
+    const attKey = this.attestationKeys.get(q.signatureData.attestationKey) ?? this.attestationKeys.set(q.signatureData.attestationKey, attestationKeyOf(q));
     checkIsvSignature(quote, q, attKey);
 
     const qeLevel = selectQeLevel(coll.qeIdentity, q.signatureData.qeReport.isvSvn);
