@@ -96,7 +96,7 @@ export function parsePemChain(step: string, what: string, pem: string): Cert[] {
 }
 
 /** The DER inside one PEM block whose body is base64 already (Node's decoder skips the line breaks). */
-function pemBlockDer(block: string): Buffer {
+export function pemBlockDer(block: string): Buffer {
   if (!block.startsWith(BEGIN) || !block.endsWith(END)) throw new Error("not a PEM CERTIFICATE block");
   return Buffer.from(block.slice(BEGIN.length, block.length - END.length), "base64");
 }
