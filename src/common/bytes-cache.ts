@@ -2,6 +2,7 @@
 // keys again and again. A lookup hashes a sample of the key's bytes and then compares them whole, so it
 // neither copies the key nor hashes all of it (a 3.7 KB PCK chain as a Latin-1 string key cost ~3 µs a
 // lookup, and ~4 KB of young garbage). Keys that share a hash take turns: correct, only slower.
+import { smiHash } from "./fnv.js";
 
 /** Bytes sampled per hash, spread evenly over the key: PCK chains of one CA differ all along the leaf. */
 const SAMPLES = 256;
@@ -36,10 +37,7 @@ export class BytesCache<V> {
   }
 }
 
-/** FNV-1a over the length and up to SAMPLES bytes at an even stride. */
+/** The hash of up to SAMPLES bytes at an even stride. */
 function sampledHash(b: Buffer): number {
-  const stride = b.length > SAMPLES ? Math.floor(b.length / SAMPLES) : 1;
-  let h = Math.imul(0x811c9dc5 ^ b.length, 0x01000193);
-  for (let i = 0; i < b.length; i += stride) h = Math.imul(h ^ b[i], 0x01000193);
-  return h & 0x3fffffff; // a small integer key (a Smi), not a heap number
+  return smiHash(b, 0, b.length, b.length > SAMPLES ? Math.floor(b.length / SAMPLES) : 1);
 }

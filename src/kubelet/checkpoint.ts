@@ -6,6 +6,7 @@
 // the kubelet's hashes Go's printed form of the struct.
 import { promises as fs } from "node:fs";
 import path from "node:path";
+import { fnv1a32 } from "../common/fnv.js";
 
 export const CHECKPOINT_FILE = "kubelet_internal_checkpoint";
 /** The NUMA-node key of devices without topology (the kubelet's `nodeWithoutTopology`). */
@@ -48,11 +49,8 @@ export class CheckpointError extends Error {
   }
 }
 
-function fnv1a32(text: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(text, "utf8")) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h;
-}
+/** Our checksum of `Data` (see the top of the file): FNV-1a 32 over its JSON. */
+const checksumOf = (data: WireData): number => fnv1a32(Buffer.from(JSON.stringify(data), "utf8"));
 
 export function encodeCheckpoint(c: CheckpointContents): string {
   const data: WireData = {
@@ -65,7 +63,7 @@ export function encodeCheckpoint(c: CheckpointContents): string {
     })),
     RegisteredDevices: c.registered,
   };
-  return JSON.stringify({ Data: data, Checksum: fnv1a32(JSON.stringify(data)) });
+  return JSON.stringify({ Data: data, Checksum: checksumOf(data) });
 }
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
@@ -81,7 +79,7 @@ export function decodeCheckpoint(text: string): CheckpointContents {
   if (typeof data !== "object" || data === null || !Array.isArray(data.PodDeviceEntries) || typeof data.RegisteredDevices !== "object") {
     throw new CheckpointError("no Data.PodDeviceEntries / Data.RegisteredDevices");
   }
-  if (doc.Checksum !== fnv1a32(JSON.stringify(data))) throw new CheckpointError("checksum mismatch (the file is corrupt)");
+  if (doc.Checksum !== checksumOf(data)) throw new CheckpointError("checksum mismatch (the file is corrupt)");
   const entries = data.PodDeviceEntries.map((e, i): PodDevicesEntry => {
     const ids = Object.values(e.DeviceIDs ?? {});
     if (typeof e.PodUID !== "string" || typeof e.ContainerName !== "string" || typeof e.ResourceName !== "string" || !ids.every(isStringArray) || typeof e.AllocResp !== "string") {

@@ -62,9 +62,6 @@ class Cache<K, V> {
     if (v === undefined) this.set(key, (v = make()));
     return v;
   }
-  peek(key: K): V | undefined {
-    return this.map.get(key);
-  }
   set(key: K, v: V): void {
     if (this.map.size >= this.size) this.map.delete(this.map.keys().next().value as K);
     this.map.set(key, v);
